@@ -1,0 +1,68 @@
+/*
+ * http_client.h: HTTP/1.1 client on a libuv loop (internal).
+ *
+ * Keep-alive connections pooled per origin, plain TCP or TLS (mbedtls),
+ * Content-Length and chunked bodies, a deadline on every request, DNS
+ * through uv_getaddrinfo.  Protocol work lives in http.c (bytes in, bytes
+ * out) and tls.c; this file's .c is the thin libuv layer.
+ */
+#ifndef EXP_HTTP_CLIENT_H
+#define EXP_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+typedef struct exp_http exp_http;
+typedef struct exp_http_req exp_http_req;
+
+typedef struct exp_http_config {
+  const char *ca_file;         /* PEM bundle; NULL: the system bundle */
+  int tls_verify;              /* 0 turns certificate and host checks off */
+  size_t max_body;             /* response bodies above are EXP_ETOOBIG */
+  uint64_t default_timeout_ms; /* used when a request says 0 */
+  size_t max_idle_per_origin;  /* idle keep-alive connections kept */
+} exp_http_config;
+
+typedef struct exp_http_response {
+  int status;               /* HTTP status code */
+  const char *body;         /* NUL-terminated; "" when empty */
+  size_t body_len;          /* without the NUL */
+  const char *content_type; /* NULL when absent */
+} exp_http_response;
+
+/* err: 0 with res set (whatever the status), or EXP_ENETWORK, EXP_ETLS,
+ * EXP_ETIMEOUT, EXP_ECANCELLED, EXP_EPROTOCOL, EXP_ETOOBIG, EXP_ENOMEM with
+ * res NULL and msg saying what happened.  res and msg are lent for the
+ * duration of the callback. */
+typedef void (*exp_http_cb)(int err, const exp_http_response *res,
+                            const char *msg, void *ud);
+
+typedef struct exp_http_request {
+  const char *method;
+  const char *url;               /* absolute http:// or https:// URL */
+  const char *const *headers;    /* "Name: value", NULL-terminated */
+  const char *body;              /* copied; NULL for none */
+  size_t body_len;
+  uint64_t timeout_ms;           /* 0: config default */
+} exp_http_request;
+
+/* NULL when out of memory or the CA file cannot be read (msg set). */
+exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg,
+                       char *msg, size_t msg_size);
+
+/* Starts a request.  Returns 0 and calls cb exactly once later, or returns
+ * an error (bad URL: EXP_EOPTIONS; EXP_ENOMEM) and never calls cb.  *out,
+ * when given, lets the caller cancel. */
+int exp_http_send(exp_http *h, const exp_http_request *r, exp_http_cb cb,
+                  void *ud, exp_http_req **out);
+
+/* cb runs now with EXP_ECANCELLED; the handle is then invalid. */
+void exp_http_cancel(exp_http_req *req);
+
+/* Cancels every request (callbacks run now, EXP_ECANCELLED), closes every
+ * connection, and frees the client once libuv has closed its handles. */
+void exp_http_close(exp_http *h);
+
+#endif
