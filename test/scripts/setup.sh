@@ -13,8 +13,9 @@ as_root() {
 }
 
 # Debian 12 packages: the toolchain, meson, the five C dependencies, and
-# what the tests use (openssl makes test certificates, valgrind checks).
-EXP_APT_PACKAGES="gcc clang meson ninja-build pkg-config libuv1-dev
+# what the tests use (openssl makes test certificates, valgrind checks),
+# and what npm needs to compile better-sqlite3 (g++, make, python3).
+EXP_APT_PACKAGES="gcc g++ make python3 clang meson ninja-build pkg-config libuv1-dev
   libmbedtls-dev libcjson-dev libwslay-dev node-llhttp ca-certificates
   openssl valgrind"
 
