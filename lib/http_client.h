@@ -20,9 +20,10 @@ typedef struct exp_http_req exp_http_req;
 typedef struct exp_http_config {
   const char *ca_file;         /* PEM bundle; NULL: the system bundle */
   int tls_verify;              /* 0 turns certificate and host checks off */
-  size_t max_body;             /* response bodies above are EXP_ETOOBIG */
-  uint64_t default_timeout_ms; /* used when a request says 0 */
-  size_t max_idle_per_origin;  /* idle keep-alive connections kept */
+  size_t max_body;             /* response bodies above are EXP_ETOOBIG;
+                                  0: 32 MiB */
+  uint64_t default_timeout_ms; /* used when a request says 0; 0: 10 s */
+  size_t max_idle_per_origin;  /* idle keep-alive connections kept; 0: 4 */
 } exp_http_config;
 
 typedef struct exp_http_response {
@@ -41,28 +42,41 @@ typedef void (*exp_http_cb)(int err, const exp_http_response *res,
 
 typedef struct exp_http_request {
   const char *method;
-  const char *url;               /* absolute http:// or https:// URL */
-  const char *const *headers;    /* "Name: value", NULL-terminated */
-  const char *body;              /* copied; NULL for none */
+  const char *url;            /* absolute http:// or https:// URL */
+  const char *const *headers; /* "Name: value", NULL-terminated */
+  const char *body;           /* copied; NULL for none */
   size_t body_len;
-  uint64_t timeout_ms;           /* 0: config default */
+  uint64_t timeout_ms; /* 0: config default */
 } exp_http_request;
 
 /* NULL when out of memory or the CA file cannot be read (msg set). */
-exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg,
-                       char *msg, size_t msg_size);
+exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg, char *msg,
+                       size_t msg_size);
 
 /* Starts a request.  Returns 0 and calls cb exactly once later, or returns
- * an error (bad URL: EXP_EOPTIONS; EXP_ENOMEM) and never calls cb.  *out,
- * when given, lets the caller cancel. */
+ * an error (bad URL or header: EXP_EOPTIONS; EXP_ENOMEM; EXP_ECANCELLED
+ * from a callback run by exp_http_close) and never calls cb.  *out, when
+ * given, lets the caller cancel until cb runs.  The client adds Host,
+ * Content-Length (when body is set, and 0 for a POST, PUT or PATCH
+ * without), Connection: keep-alive and User-Agent (unless given).
+ * At most 6 connections per origin; further requests wait for one.  A
+ * request whose reused keep-alive connection fails before any byte of the
+ * answer is retried once on a new connection. */
 int exp_http_send(exp_http *h, const exp_http_request *r, exp_http_cb cb,
                   void *ud, exp_http_req **out);
 
-/* cb runs now with EXP_ECANCELLED; the handle is then invalid. */
+/* cb runs now with EXP_ECANCELLED; the handle is then invalid.  Safe from
+ * any callback of the client. */
 void exp_http_cancel(exp_http_req *req);
 
+/* The client's TLS settings (CAs parsed once), for other connections to
+ * the same server such as the websocket.  Lent: valid until exp_http_close,
+ * though a session made from it keeps it alive. */
+struct exp_tls_config *exp_http_tls_config(exp_http *h);
+
 /* Cancels every request (callbacks run now, EXP_ECANCELLED), closes every
- * connection, and frees the client once libuv has closed its handles. */
+ * connection, and frees the client once libuv has closed its handles.
+ * Safe from any callback of the client. */
 void exp_http_close(exp_http *h);
 
 #endif
