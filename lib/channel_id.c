@@ -1,0 +1,166 @@
+/* channel_id.c: base64 of the JSON.stringify form of a channel's identity. */
+#include "channel_id.h"
+
+#include <stdint.h>
+
+#include <mbedtls/base64.h>
+
+#include "common.h"
+
+/* Length of the UTF-8 sequence starting at s (1 to 4), or 0 when it is not
+ * well formed (RFC 3629: no overlong forms, no surrogates, at most
+ * U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s) {
+  unsigned char c = s[0];
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
+    unsigned char hi = c == 0xed ? 0x9f : 0xbf;
+    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
+      return 0;
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
+    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 ||
+        (s[3] & 0xc0) != 0x80)
+      return 0;
+    return 4;
+  }
+  return 0;
+}
+
+/* The bytes JSON.stringify writes for the ASCII character c inside a
+ * string: 1 (raw), 2 (\n and friends) or 6 (\u00XX). */
+static size_t escaped_size(unsigned char c) {
+  switch (c) {
+  case '"':
+  case '\\':
+  case '\b':
+  case '\f':
+  case '\n':
+  case '\r':
+  case '\t':
+    return 2;
+  default:
+    return c < 0x20 ? 6 : 1;
+  }
+}
+
+/* Size of s's escaped form (without quotes), or SIZE_MAX when s is not
+ * valid UTF-8.  The NUL terminator stops every sequence check early, so
+ * reading past a truncated sequence never leaves the string. */
+static size_t escaped_len(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = 0;
+  while (*p != '\0') {
+    size_t k = utf8_seq(p);
+    if (k == 0)
+      return SIZE_MAX;
+    n += k == 1 ? escaped_size(*p) : k;
+    p += k;
+  }
+  return n;
+}
+
+static char *write_escaped(char *o, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    unsigned char c = *p;
+    char e = 0;
+    switch (c) {
+    case '"':
+      e = '"';
+      break;
+    case '\\':
+      e = '\\';
+      break;
+    case '\b':
+      e = 'b';
+      break;
+    case '\f':
+      e = 'f';
+      break;
+    case '\n':
+      e = 'n';
+      break;
+    case '\r':
+      e = 'r';
+      break;
+    case '\t':
+      e = 't';
+      break;
+    default:
+      break;
+    }
+    if (e != 0) {
+      *o++ = '\\';
+      *o++ = e;
+    } else if (c < 0x20) {
+      memcpy(o, "\\u00", 4);
+      o[4] = hex[c >> 4];
+      o[5] = hex[c & 0xf];
+      o += 6;
+    } else {
+      *o++ = (char)c;
+    }
+  }
+  return o;
+}
+
+int exp_channel_id(const char *organization, const char *name, int system,
+                   int consumer, char **out) {
+  char stack[512], *json = stack, *o, *id;
+  size_t org_len, name_len, json_len, id_size, written;
+  *out = NULL;
+  if (organization == NULL || name == NULL)
+    return EXP_EOPTIONS;
+  org_len = escaped_len(organization);
+  name_len = escaped_len(name);
+  if (org_len == SIZE_MAX || name_len == SIZE_MAX)
+    return EXP_EOPTIONS;
+  /* ["org","name",S,C] adds 11 bytes; each escape is at most 6 bytes per
+   * input byte, so the sum cannot wrap for strings that fit in memory. */
+  json_len = org_len + name_len + 11;
+  if (json_len > SIZE_MAX / 2)
+    return EXP_ENOMEM;
+  id_size = (json_len + 2) / 3 * 4 + 1;
+  id = malloc(id_size);
+  if (id == NULL)
+    return EXP_ENOMEM;
+  if (json_len > sizeof(stack)) {
+    json = malloc(json_len);
+    if (json == NULL) {
+      free(id);
+      return EXP_ENOMEM;
+    }
+  }
+  o = json;
+  *o++ = '[';
+  *o++ = '"';
+  o = write_escaped(o, organization);
+  memcpy(o, "\",\"", 3);
+  o = write_escaped(o + 3, name);
+  *o++ = '"';
+  *o++ = ',';
+  *o++ = system ? '1' : '0';
+  *o++ = ',';
+  *o++ = consumer ? '1' : '0';
+  *o++ = ']';
+  if (mbedtls_base64_encode((unsigned char *)id, id_size, &written,
+                            (const unsigned char *)json, json_len) != 0) {
+    /* Only a too-small buffer fails, which the size above rules out. */
+    free(id);
+    id = NULL;
+  }
+  if (json != stack)
+    free(json);
+  if (id == NULL)
+    return EXP_ENOMEM;
+  *out = id;
+  return 0;
+}
