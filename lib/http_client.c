@@ -22,7 +22,8 @@ typedef struct hconn hconn;
 struct exp_http {
   uv_loop_t *loop;
   exp_http_config cfg;
-  exp_tls_config *tls;
+  exp_tls_config *tls; /* made on the first https request */
+  char *ca_file;
   exp_list origins;
   exp_list reqs;  /* requests not yet completed */
   exp_list conns; /* connections not yet freed */
@@ -84,7 +85,9 @@ static void unref(exp_http *h) {
     free(o->host);
     free(o);
   }
-  exp_tls_config_free(h->tls);
+  if (h->tls != NULL)
+    exp_tls_config_free(h->tls);
+  free(h->ca_file);
   free(h);
 }
 
@@ -187,13 +190,18 @@ static void connect_for(exp_http_req *r) {
   origin *o = r->o;
   char msg[200];
   int err = EXP_ENOMEM;
-  hconn *c = calloc(1, sizeof(*c));
+  exp_tls_config *tls = NULL;
+  hconn *c;
+  if (o->tls && (tls = exp_http_tls_config(h, msg, sizeof(msg))) == NULL) {
+    defer_error(r, EXP_ETLS, "%s", msg);
+    return;
+  }
+  c = calloc(1, sizeof(*c));
   if (c != NULL)
     c->parser = exp_http_parser_new(h->cfg.max_body, r->parse_flags);
   if (c == NULL || c->parser == NULL ||
-      (err = exp_conn_open(h->loop, o->host, o->port, o->tls ? h->tls : NULL,
-                           &conn_callbacks, c, &c->conn, msg, sizeof(msg))) !=
-          0) {
+      (err = exp_conn_open(h->loop, o->host, o->port, tls, &conn_callbacks, c,
+                           &c->conn, msg, sizeof(msg))) != 0) {
     if (c != NULL)
       exp_http_parser_free(c->parser);
     free(c);
@@ -362,18 +370,21 @@ exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg, char *msg,
   }
   h->loop = loop;
   h->cfg = *cfg;
-  h->cfg.ca_file = NULL; /* read below, not kept */
+  /* Certificates are parsed on the first https request: a plain-http
+   * client never pays for the CA bundle. */
+  h->cfg.ca_file = NULL;
+  if (cfg->ca_file != NULL && (h->ca_file = exp_strdup(cfg->ca_file)) == NULL) {
+    if (msg != NULL && msg_size > 0)
+      snprintf(msg, msg_size, "out of memory");
+    free(h);
+    return NULL;
+  }
   if (h->cfg.max_body == 0)
     h->cfg.max_body = DEFAULT_MAX_BODY;
   if (h->cfg.default_timeout_ms == 0)
     h->cfg.default_timeout_ms = DEFAULT_TIMEOUT_MS;
   if (h->cfg.max_idle_per_origin == 0)
     h->cfg.max_idle_per_origin = DEFAULT_MAX_IDLE;
-  h->tls = exp_tls_config_new(cfg->ca_file, cfg->tls_verify, msg, msg_size);
-  if (h->tls == NULL) {
-    free(h);
-    return NULL;
-  }
   exp_list_init(&h->origins);
   exp_list_init(&h->reqs);
   exp_list_init(&h->conns);
@@ -508,7 +519,9 @@ void exp_http_cancel(exp_http_req *r) {
   dispatch(o, h);
 }
 
-exp_tls_config *exp_http_tls_config(exp_http *h) {
+exp_tls_config *exp_http_tls_config(exp_http *h, char *msg, size_t msg_size) {
+  if (h->tls == NULL)
+    h->tls = exp_tls_config_new(h->ca_file, h->cfg.tls_verify, msg, msg_size);
   return h->tls;
 }
 

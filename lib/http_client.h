@@ -49,7 +49,7 @@ typedef struct exp_http_request {
   uint64_t timeout_ms; /* 0: config default */
 } exp_http_request;
 
-/* NULL when out of memory or the CA file cannot be read (msg set). */
+/* NULL when out of memory (msg set). */
 exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg, char *msg,
                        size_t msg_size);
 
@@ -69,10 +69,13 @@ int exp_http_send(exp_http *h, const exp_http_request *r, exp_http_cb cb,
  * any callback of the client. */
 void exp_http_cancel(exp_http_req *req);
 
-/* The client's TLS settings (CAs parsed once), for other connections to
- * the same server such as the websocket.  Lent: valid until exp_http_close,
- * though a session made from it keeps it alive. */
-struct exp_tls_config *exp_http_tls_config(exp_http *h);
+/* The client's TLS settings, for other connections to the same server such
+ * as the websocket.  The CAs are parsed on the first call, so that only a
+ * client that speaks TLS pays for them; NULL with msg when they cannot be
+ * read.  Lent: valid until exp_http_close, though a session made from it
+ * keeps it alive. */
+struct exp_tls_config *exp_http_tls_config(exp_http *h, char *msg,
+                                           size_t msg_size);
 
 /* Cancels every request (callbacks run now, EXP_ECANCELLED), closes every
  * connection, and frees the client once libuv has closed its handles.

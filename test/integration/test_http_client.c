@@ -549,7 +549,8 @@ static void test_bad_requests(void) {
   const char *bad[] = {"X: a\r\nY: b", NULL};
   exp_http_request q = {.method = "GET", .url = "ftp://h/"};
   exp_http_req *out = (exp_http_req *)&q;
-  CHECK(exp_http_tls_config(h) != NULL);
+  char tmsg[200];
+  CHECK(exp_http_tls_config(h, tmsg, sizeof(tmsg)) != NULL);
   CHECK_INT(exp_http_send(h, &q, on_result, &r, &out), EXP_EOPTIONS);
   CHECK(out == NULL);
   q.url = "http://127.0.0.1:1/";
@@ -565,12 +566,23 @@ static void test_bad_requests(void) {
 
 static void test_bad_ca(void) {
   uv_loop_t loop;
-  char msg[256] = "";
   exp_http_config cfg = {.ca_file = "/nonexistent.pem", .tls_verify = 1};
-  uv_loop_init(&loop);
-  CHECK(exp_http_new(&loop, &cfg, msg, sizeof(msg)) == NULL);
-  CHECK(strstr(msg, "/nonexistent.pem") != NULL);
-  CHECK_INT(uv_loop_close(&loop), 0);
+  exp_http *h = client(&loop, &cfg);
+  result r = {0};
+  exp_http_request q = {.method = "GET"};
+  char u[160];
+  /* Plain http never reads the CA file; the first https request does. */
+  q.url = plain(u, "/hello");
+  CHECK_INT(exp_http_send(h, &q, on_result, &r, NULL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_INT(r.err, 0);
+  q.url = url(u, 1, "127.0.0.1", https_port, "/hello");
+  CHECK_INT(exp_http_send(h, &q, on_result, &r, NULL), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_INT(r.calls, 2);
+  CHECK_INT(r.err, EXP_ETLS);
+  CHECK(strstr(r.msg, "/nonexistent.pem") != NULL);
+  finish(&loop, h);
 }
 
 static void on_cancel_timer(uv_timer_t *t) {
