@@ -1,0 +1,363 @@
+/* rest.c: REST calls on the API host, with one retry after a refresh when
+ * the token is refused. */
+#include "sdk.h"
+
+#include <stdio.h>
+
+#include "url.h"
+
+typedef struct call {
+  exp_list node; /* in sdk->calls (on the wire) or sdk->parked */
+  exp_sdk *sdk;
+  const char *method; /* a static string */
+  char *target;       /* path and query */
+  char *body;         /* serialised JSON, or NULL */
+  uint64_t timeout_ms;
+  exp_json_cb cb;
+  void *ud;
+  exp_http_req *req;
+  unsigned gen; /* of the token it was sent with */
+  int retried;  /* sent again after a 401 already */
+} call;
+
+static void free_call(call *c) {
+  free(c->target);
+  free(c->body);
+  free(c);
+}
+
+/* Hands the outcome to the application and frees the call, which is in no
+ * list any more.  exp_last_error is already set when status fails. */
+static void finish(call *c, int status, cJSON *result) {
+  exp_sdk *sdk = c->sdk;
+  exp_json_cb cb = c->cb;
+  void *ud = c->ud;
+
+  free_call(c);
+  exp_sdk_enter(sdk);
+  cb(sdk, status, result, ud);
+  exp_sdk_leave(sdk);
+}
+
+static void fail(call *c, int code, int http_status, const char *api_code,
+                 const char *msg) {
+  exp_sdk_error(c->sdk, code, http_status, api_code, "%s", msg);
+  finish(c, code, NULL);
+}
+
+static const char *method_name(const char *m) {
+  static const char *const known[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(known); i++)
+    if (strcmp(m, known[i]) == 0)
+      return known[i];
+  return NULL;
+}
+
+/* An answer that is not 2xx: EXP_EAPI (404: EXP_ENOTFOUND) with the
+ * server's {code, message} when it sent them. */
+static void fail_api(call *c, const exp_http_response *res) {
+  cJSON *j = cJSON_ParseWithLength(res->body, res->body_len);
+  const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+  char msg[400];
+
+  if (cJSON_IsString(m))
+    snprintf(msg, sizeof(msg), "HTTP %d: %s", res->status, m->valuestring);
+  else
+    snprintf(msg, sizeof(msg), "HTTP %d", res->status);
+  exp_sdk_error(c->sdk, res->status == 404 ? EXP_ENOTFOUND : EXP_EAPI,
+                res->status, cJSON_IsString(code) ? code->valuestring : NULL,
+                "%s", msg);
+  cJSON_Delete(j);
+  finish(c, c->sdk->err.code, NULL);
+}
+
+static void on_answer(int err, const exp_http_response *res, const char *msg,
+                      void *ud);
+
+/* Sends c with the current token.  On failure c is untouched and the error
+ * is returned with exp_last_error set. */
+static int send_call(call *c) {
+  exp_sdk *sdk = c->sdk;
+  const char *host = exp_auth_api_host(sdk->auth);
+  const char *token = exp_auth_token(sdk->auth);
+  const char *headers[4] = {NULL, "Accept: application/json", NULL, NULL};
+  exp_http_request req = {0};
+  char *url, *bearer;
+  size_t hl;
+  int r;
+
+  if (host == NULL)
+    host = exp_options_host(&sdk->opt);
+  hl = strlen(host);
+  while (hl > 0 && host[hl - 1] == '/')
+    hl--;
+  url = malloc(hl + strlen(c->target) + 1);
+  bearer = malloc(strlen(token) + 32);
+  if (url == NULL || bearer == NULL) {
+    free(url);
+    free(bearer);
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  }
+  memcpy(url, host, hl);
+  strcpy(url + hl, c->target);
+  sprintf(bearer, "Authorization: Bearer %s", token);
+  headers[0] = bearer;
+  if (c->body != NULL) {
+    headers[2] = "Content-Type: application/json";
+    req.body = c->body;
+    req.body_len = strlen(c->body);
+  }
+  req.method = c->method;
+  req.url = url;
+  req.headers = headers;
+  req.timeout_ms = c->timeout_ms;
+  uv_update_time(sdk->loop);
+  r = exp_http_send(sdk->http, &req, on_answer, c, &c->req);
+  free(url);
+  free(bearer);
+  if (r != 0)
+    return exp_sdk_error(sdk, r, 0, NULL, "could not send the request: %s",
+                         exp_strerror(r));
+  c->gen = exp_auth_gen(sdk->auth);
+  exp_list_insert_tail(&sdk->calls, &c->node);
+  return 0;
+}
+
+/* Sends c, parks it, or fails it, as the auth machine says.  Returns the
+ * refusal when fail_now is 0 (c untouched), else completes c with it. */
+static int dispatch(call *c, int fail_now) {
+  exp_sdk *sdk = c->sdk;
+  int r = exp_auth_acquire(sdk->auth);
+
+  if (r == EXP_AUTH_WAIT) {
+    exp_list_insert_tail(&sdk->parked, &c->node);
+    return 0;
+  }
+  if (r == EXP_EPAIRING)
+    exp_sdk_error(sdk, r, 0, NULL,
+                  "REST calls are refused while the device is pairing");
+  else if (r < 0)
+    exp_sdk_error(sdk, r, exp_auth_error(sdk->auth)->http_status,
+                  exp_auth_error(sdk->auth)->api_code, "%s",
+                  exp_auth_error(sdk->auth)->message);
+  else
+    r = send_call(c);
+  if (r != 0 && fail_now)
+    finish(c, r, NULL);
+  return r;
+}
+
+static void on_answer(int err, const exp_http_response *res, const char *msg,
+                      void *ud) {
+  call *c = ud;
+  exp_sdk *sdk = c->sdk;
+  cJSON *result = NULL;
+
+  c->req = NULL;
+  exp_list_remove(&c->node);
+  if (sdk->state == EXP_SDK_STOPPING) {
+    fail(c, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
+    return;
+  }
+  if (err != 0) {
+    fail(c, err, 0, NULL, msg != NULL ? msg : exp_strerror(err));
+    return;
+  }
+  if (res->status == 401 && !c->retried) {
+    exp_auth_out o;
+    int r = exp_auth_on_401(sdk->auth, c->gen, exp_sdk_now(), &o);
+    if (r >= 0) {
+      c->retried = 1;
+      if (r == EXP_AUTH_GO) {
+        dispatch(c, 1);
+      } else {
+        /* Parked before the refresh starts: it may end at once. */
+        exp_list_insert_tail(&sdk->parked, &c->node);
+        exp_sdk_auth_perform(sdk, &o);
+      }
+      return;
+    }
+  }
+  if (res->status / 100 != 2) {
+    fail_api(c, res);
+    return;
+  }
+  if (res->body_len > 0) {
+    result = cJSON_ParseWithLength(res->body, res->body_len);
+    if (result == NULL) {
+      fail(c, EXP_EPROTOCOL, res->status, NULL, "the answer is not valid JSON");
+      return;
+    }
+  }
+  finish(c, 0, result);
+}
+
+void exp_rest_release(exp_sdk *sdk, const exp_auth_out *why) {
+  size_t n = 0;
+  exp_list *e;
+
+  /* Only the calls parked now: a call parked again waits for the next. */
+  for (e = sdk->parked.next; e != &sdk->parked; e = e->next)
+    n++;
+  while (n-- > 0 && !exp_list_empty(&sdk->parked) &&
+         sdk->state == EXP_SDK_STARTED) {
+    call *c = EXP_CONTAINER_OF(sdk->parked.next, call, node);
+    exp_list_remove(&c->node);
+    if (why->status == 0)
+      dispatch(c, 1);
+    else
+      fail(c, why->status, why->http_status, why->api_code, why->message);
+  }
+}
+
+void exp_rest_cancel_all(exp_sdk *sdk) {
+  /* exp_http_cancel calls on_answer now, which unlinks the call. */
+  while (!exp_list_empty(&sdk->calls))
+    exp_http_cancel(EXP_CONTAINER_OF(sdk->calls.next, call, node)->req);
+  while (!exp_list_empty(&sdk->parked)) {
+    call *c = EXP_CONTAINER_OF(sdk->parked.next, call, node);
+    exp_list_remove(&c->node);
+    fail(c, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
+  }
+}
+
+int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
+  char msg[200];
+  call *c;
+  int r;
+
+  if (sdk->state != EXP_SDK_STARTED)
+    return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
+                         sdk->state == EXP_SDK_NEW
+                             ? "REST calls need exp_start first"
+                             : "the SDK is stopping");
+  if (in == NULL || cb == NULL || in->method == NULL || in->path == NULL)
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                         "a call needs a method, a path and a callback");
+  if (in->path[0] != '/')
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                         "the path must start with '/'");
+  c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  c->sdk = sdk;
+  c->cb = cb;
+  c->ud = ud;
+  c->timeout_ms = in->timeout_ms;
+  exp_list_init(&c->node);
+  c->method = method_name(in->method);
+  if (c->method == NULL) {
+    r = exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL, "unknown method \"%.16s\"",
+                      in->method);
+    goto fail;
+  }
+  r = exp_url_with_query(in->path, in->query, &c->target, msg, sizeof(msg));
+  if (r != 0) {
+    exp_sdk_error(sdk, r, 0, NULL, "query: %s",
+                  r == EXP_ENOMEM ? "out of memory" : msg);
+    goto fail;
+  }
+  if (in->body != NULL &&
+      (c->body = cJSON_PrintUnformatted(in->body)) == NULL) {
+    r = exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+    goto fail;
+  }
+  r = dispatch(c, 0);
+  if (r == 0)
+    return 0;
+fail:
+  free_call(c);
+  return r;
+}
+
+typedef struct waiter {
+  int done;
+  int status;
+  cJSON *result;
+} waiter;
+
+static void on_wait(exp_sdk *sdk, int status, cJSON *result, void *ud) {
+  waiter *w = ud;
+  EXP_UNUSED(sdk);
+  w->done = 1;
+  w->status = status;
+  w->result = result;
+}
+
+int exp_request_wait(exp_sdk *sdk, const exp_call *in, cJSON **result) {
+  waiter w = {0, 0, NULL};
+  int r;
+
+  if (result != NULL)
+    *result = NULL;
+  if ((r = exp_sdk_can_wait(sdk)) != 0 ||
+      (r = exp_request(sdk, in, on_wait, &w)) != 0)
+    return r;
+  /* The call's own deadline (and those of the login or refresh it may wait
+   * for) bound this. */
+  r = exp_sdk_pump(sdk, &w.done, 0);
+  if (r != 0) {
+    cJSON_Delete(w.result);
+    return r;
+  }
+  if (result != NULL)
+    *result = w.result;
+  else
+    cJSON_Delete(w.result);
+  return w.status;
+}
+
+#define CALL(m, p, q, b)                                                       \
+  { (m), (p), (q), (b), 0 }
+
+int exp_get(exp_sdk *sdk, const char *path, const cJSON *query, exp_json_cb cb,
+            void *ud) {
+  exp_call c = CALL("GET", path, query, NULL);
+  return exp_request(sdk, &c, cb, ud);
+}
+int exp_get_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                 cJSON **result) {
+  exp_call c = CALL("GET", path, query, NULL);
+  return exp_request_wait(sdk, &c, result);
+}
+int exp_post(exp_sdk *sdk, const char *path, const cJSON *query,
+             const cJSON *body, exp_json_cb cb, void *ud) {
+  exp_call c = CALL("POST", path, query, body);
+  return exp_request(sdk, &c, cb, ud);
+}
+int exp_post_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                  const cJSON *body, cJSON **result) {
+  exp_call c = CALL("POST", path, query, body);
+  return exp_request_wait(sdk, &c, result);
+}
+int exp_put(exp_sdk *sdk, const char *path, const cJSON *query,
+            const cJSON *body, exp_json_cb cb, void *ud) {
+  exp_call c = CALL("PUT", path, query, body);
+  return exp_request(sdk, &c, cb, ud);
+}
+int exp_put_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                 const cJSON *body, cJSON **result) {
+  exp_call c = CALL("PUT", path, query, body);
+  return exp_request_wait(sdk, &c, result);
+}
+int exp_patch(exp_sdk *sdk, const char *path, const cJSON *query,
+              const cJSON *body, exp_json_cb cb, void *ud) {
+  exp_call c = CALL("PATCH", path, query, body);
+  return exp_request(sdk, &c, cb, ud);
+}
+int exp_patch_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                   const cJSON *body, cJSON **result) {
+  exp_call c = CALL("PATCH", path, query, body);
+  return exp_request_wait(sdk, &c, result);
+}
+int exp_delete(exp_sdk *sdk, const char *path, const cJSON *query,
+               exp_json_cb cb, void *ud) {
+  exp_call c = CALL("DELETE", path, query, NULL);
+  return exp_request(sdk, &c, cb, ud);
+}
+int exp_delete_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                    cJSON **result) {
+  exp_call c = CALL("DELETE", path, query, NULL);
+  return exp_request_wait(sdk, &c, result);
+}
