@@ -1,0 +1,121 @@
+/* current.c: the device the SDK is logged in as, and its experience,
+ * location and zones. */
+#include "common.h"
+#include "related.h"
+
+/* The uuid of the device logged in as, from the auth payload. */
+static int current_uuid(exp_sdk *sdk, const char **uuid) {
+  const cJSON *auth, *identity;
+  const char *type;
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
+  auth = exp_auth(sdk);
+  if (auth == NULL)
+    return exp_resource_fail(sdk, EXP_ERUNTIME, "the SDK has not logged in");
+  identity = cJSON_GetObjectItemCaseSensitive(auth, "identity");
+  type = exp_resource_str(identity, "type");
+  *uuid = exp_resource_str(identity, "uuid");
+  if (type == NULL || strcmp(type, "device") != 0)
+    return exp_resource_fail(sdk, EXP_ENOTFOUND,
+                             "the SDK is not logged in as a device");
+  if (*uuid == NULL || **uuid == '\0')
+    return exp_resource_fail(sdk, EXP_EPROTOCOL,
+                             "the auth payload's identity has no uuid");
+  return 0;
+}
+
+/* The current device's document arrived: go on to what it links to. */
+static void on_device(exp_resource_op *op, int status, cJSON *answer) {
+  exp_results *none;
+  if (status != 0) {
+    exp_resource_op_finish(op, status, NULL);
+    return;
+  }
+  if (!cJSON_IsObject(answer)) {
+    cJSON_Delete(answer);
+    exp_resource_op_fail(op, EXP_EPROTOCOL,
+                         "the server's device is not a JSON object");
+    return;
+  }
+  status = exp_related_next(op, answer);
+  cJSON_Delete(answer);
+  if (status == EXP_RELATED_NO_LOCATION) {
+    /* A device in no location is in no zone. */
+    none = exp_results_new(0);
+    if (none == NULL)
+      exp_resource_op_fail(op, EXP_ENOMEM, "out of memory");
+    else
+      exp_resource_op_finish(op, 0, none);
+  } else if (status != 0) {
+    exp_resource_op_finish(op, status, NULL);
+  }
+}
+
+static int start(exp_sdk *sdk, exp_kind target, exp_resource_cb_type cb_type,
+                 void (*cb)(void), void *ud) {
+  exp_resource_op *op;
+  const char *uuid = NULL;
+  int rc = current_uuid(sdk, &uuid);
+  if (rc != 0)
+    return rc;
+  op = exp_resource_op_new(sdk, target, NULL, cb_type, cb, ud);
+  if (op == NULL)
+    return EXP_ENOMEM;
+  rc = exp_resource_op_get(op, EXP_DEVICE, uuid,
+                           target == EXP_DEVICE ? exp_resource_step_resource
+                                                : on_device);
+  if (rc != 0)
+    exp_resource_op_free(op);
+  return rc;
+}
+
+int exp_current_device(exp_sdk *sdk, exp_resource_cb cb, void *ud) {
+  return start(sdk, EXP_DEVICE, EXP_RESOURCE_CB_RESOURCE, EXP_RESOURCE_CB(cb),
+               ud);
+}
+
+int exp_current_experience(exp_sdk *sdk, exp_resource_cb cb, void *ud) {
+  return start(sdk, EXP_EXPERIENCE, EXP_RESOURCE_CB_RESOURCE,
+               EXP_RESOURCE_CB(cb), ud);
+}
+
+int exp_current_location(exp_sdk *sdk, exp_resource_cb cb, void *ud) {
+  return start(sdk, EXP_LOCATION, EXP_RESOURCE_CB_RESOURCE, EXP_RESOURCE_CB(cb),
+               ud);
+}
+
+int exp_current_zones(exp_sdk *sdk, exp_results_cb cb, void *ud) {
+  return start(sdk, EXP_ZONE, EXP_RESOURCE_CB_RESULTS, EXP_RESOURCE_CB(cb), ud);
+}
+
+int exp_current_device_wait(exp_sdk *sdk, exp_resource **out) {
+  exp_resource_waiter w;
+  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
+  if (rc == 0)
+    rc = exp_current_device(sdk, exp_resource_wait_resource_cb, &w);
+  return exp_resource_wait_end(&w, rc);
+}
+
+int exp_current_experience_wait(exp_sdk *sdk, exp_resource **out) {
+  exp_resource_waiter w;
+  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
+  if (rc == 0)
+    rc = exp_current_experience(sdk, exp_resource_wait_resource_cb, &w);
+  return exp_resource_wait_end(&w, rc);
+}
+
+int exp_current_location_wait(exp_sdk *sdk, exp_resource **out) {
+  exp_resource_waiter w;
+  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
+  if (rc == 0)
+    rc = exp_current_location(sdk, exp_resource_wait_resource_cb, &w);
+  return exp_resource_wait_end(&w, rc);
+}
+
+int exp_current_zones_wait(exp_sdk *sdk, exp_results **out) {
+  exp_resource_waiter w;
+  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESULTS, out);
+  if (rc == 0)
+    rc = exp_current_zones(sdk, exp_resource_wait_results_cb, &w);
+  return exp_resource_wait_end(&w, rc);
+}

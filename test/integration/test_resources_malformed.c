@@ -1,0 +1,129 @@
+/* Resources against a server whose answers have the wrong shape
+ * (peers/malformed_exp.js): a protocol error each time, never a crash or a
+ * leak, and the local document untouched.
+ * Usage: test_resources_malformed NODE peers/malformed_exp.js */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "refserver.h"
+#include "test_resources_common.h"
+#include "testlib.h"
+
+static refserver server;
+static exp_sdk *sdk;
+
+static void test_get(void) {
+  static const char *const bad[] = {"array", "string", "not-json", "empty"};
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(bad); i++) {
+    exp_resource *r = (exp_resource *)&r;
+    CHECK_INT(exp_get_resource_wait(sdk, EXP_DEVICE, bad[i], &r),
+              EXP_EPROTOCOL);
+    CHECK(r == NULL);
+    CHECK_INT(exp_last_error(sdk)->code, EXP_EPROTOCOL);
+    r = (exp_resource *)&r;
+    CHECK_INT(exp_get_data_wait(sdk, "g", bad[i], &r), EXP_EPROTOCOL);
+    CHECK(r == NULL);
+  }
+}
+
+static void test_find(void) {
+  static const char *const bad[] = {
+      "no-results",     "results-object", "result-number", "total-string",
+      "total-negative", "array",          "not-json",      "empty"};
+  exp_results *rs;
+  const cJSON *extra;
+
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(bad); i++) {
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddStringToObject(q, "case", bad[i]);
+    rs = (exp_results *)&rs;
+    CHECK_INT(exp_find_resources_wait(sdk, EXP_THING, q, &rs), EXP_EPROTOCOL);
+    CHECK(rs == NULL);
+    rs = (exp_results *)&rs;
+    CHECK_INT(exp_find_resources_wait(sdk, EXP_FEED, q, &rs), EXP_EPROTOCOL);
+    CHECK(rs == NULL);
+    cJSON_Delete(q);
+  }
+
+  /* Keys besides results and total are kept. */
+  {
+    cJSON *q = rt_json("{\"case\":\"extra\"}");
+    CHECK_INT(exp_find_resources_wait(sdk, EXP_DEVICE, q, &rs), 0);
+    CHECK_INT(exp_results_count(rs), 2);
+    CHECK_INT(exp_results_total(rs), 9);
+    extra = exp_results_extra(rs);
+    CHECK_INT(cJSON_GetArraySize(extra), 2);
+    CHECK_INT(cJSON_GetObjectItem(extra, "page")->valueint, 2);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(extra, "more")));
+    exp_results_free(rs);
+    cJSON_Delete(q);
+  }
+}
+
+static void test_api_error(void) {
+  exp_resource *r = (exp_resource *)&r;
+  const exp_error *e;
+  CHECK_INT(exp_get_resource_wait(sdk, EXP_EXPERIENCE, "teapot", &r), EXP_EAPI);
+  CHECK(r == NULL);
+  e = exp_last_error(sdk);
+  CHECK_INT(e->http_status, 418);
+  CHECK_STR(e->api_code, "tea.pot");
+  CHECK(strstr(e->message, "I am a teapot.") != NULL);
+}
+
+static void test_zones(void) {
+  exp_resource *loc = NULL, *dev = NULL;
+  exp_results *rs = (exp_results *)&rs;
+
+  CHECK_INT(exp_get_resource_wait(sdk, EXP_LOCATION, "bad-zones", &loc), 0);
+  CHECK_INT(exp_location_zones(loc, &rs), EXP_EPROTOCOL);
+  CHECK(rs == NULL);
+  exp_resource_free(loc);
+  CHECK_INT(exp_get_resource_wait(sdk, EXP_LOCATION, "bad-zone-key", &loc), 0);
+  CHECK_INT(exp_location_zones(loc, &rs), EXP_EPROTOCOL);
+  exp_resource_free(loc);
+
+  CHECK_INT(exp_get_resource_wait(sdk, EXP_DEVICE, "in-bad-location", &dev), 0);
+  rs = (exp_results *)&rs;
+  CHECK_INT(exp_resource_zones_wait(dev, &rs), EXP_EPROTOCOL);
+  CHECK(rs == NULL);
+  CHECK_INT(exp_last_error(sdk)->code, EXP_EPROTOCOL);
+  exp_resource_free(dev);
+}
+
+static void test_save(void) {
+  exp_resource *r = NULL;
+  cJSON *doc;
+  CHECK_INT(exp_get_resource_wait(sdk, EXP_DEVICE, "savable", &r), 0);
+  doc = exp_resource_document(r);
+  exp_resource_set_name(r, "Changed");
+  CHECK_INT(exp_resource_save_wait(r), EXP_EPROTOCOL);
+  CHECK(exp_resource_document(r) == doc);
+  CHECK_STR(exp_resource_name(r), "Changed");
+  CHECK_STR(exp_resource_uuid(r), "savable");
+  exp_resource_free(r);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s NODE PEER_JS\n", argv[0]);
+    return 2;
+  }
+  if (refserver_start(&server, argv[1], argv[2], NULL) != 0)
+    return 1;
+  sdk = rt_user(server.origin);
+  if (sdk == NULL) {
+    refserver_stop(&server);
+    return 1;
+  }
+  RUN(test_get);
+  RUN(test_find);
+  RUN(test_api_error);
+  RUN(test_zones);
+  RUN(test_save);
+  exp_stop(sdk);
+  refserver_stop(&server);
+  return t_done();
+}
