@@ -582,6 +582,7 @@ static void test_bad_ca(void) {
   CHECK_INT(r.calls, 2);
   CHECK_INT(r.err, EXP_ETLS);
   CHECK(strstr(r.msg, "/nonexistent.pem") != NULL);
+  result_free(&r);
   finish(&loop, h);
 }
 
