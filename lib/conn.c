@@ -19,6 +19,9 @@ struct exp_conn {
   uv_tcp_t tcp;
   uv_connect_t connect_req;
   struct addrinfo *addrs, *next_addr;
+  /* An IP literal host skips the resolver, and so libuv's thread pool. */
+  struct sockaddr_storage literal;
+  int literal_pending;
   int last_err; /* libuv error of the latest connect attempt */
   exp_tls *tls;
   exp_conn_callbacks cb;
@@ -222,16 +225,21 @@ static void on_tcp_closed(uv_handle_t *h);
 
 /* Connects the (fresh) handle to the next address, or gives up. */
 static void try_next(exp_conn *c) {
-  struct addrinfo *ai = c->next_addr;
+  const struct sockaddr *sa;
   int r;
-  if (ai == NULL) {
+  if (c->literal_pending) {
+    c->literal_pending = 0;
+    sa = (const struct sockaddr *)&c->literal;
+  } else if (c->next_addr != NULL) {
+    sa = c->next_addr->ai_addr;
+    c->next_addr = c->next_addr->ai_next;
+  } else {
     end(c, EXP_ENETWORK, "connecting to %s port %u: %s", c->host,
         (unsigned)c->port, uv_strerror(c->last_err));
     return;
   }
-  c->next_addr = ai->ai_next;
   c->state = CONNECTING;
-  r = uv_tcp_connect(&c->connect_req, &c->tcp, ai->ai_addr, on_connected);
+  r = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connected);
   if (r < 0) {
     c->last_err = r;
     uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
@@ -350,6 +358,13 @@ int exp_conn_open(uv_loop_t *loop, const char *host, uint16_t port,
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_protocol = IPPROTO_TCP;
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)&c->literal) == 0 ||
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)&c->literal) == 0) {
+    c->literal_pending = 1;
+    try_next(c);
+    *out = c;
+    return 0;
+  }
   snprintf(service, sizeof(service), "%u", (unsigned)port);
   c->state = RESOLVING;
   r = uv_getaddrinfo(loop, &c->gai, on_resolved, host, service, &hints);
