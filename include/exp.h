@@ -29,7 +29,9 @@
  *   and message).
  *
  * - Stopping.  exp_stop() may be called anywhere, also from inside a
- *   callback; pending operations complete with EXP_ECANCELLED.
+ *   callback; pending operations complete with EXP_ECANCELLED.  A blocking
+ *   call whose loop run reached such an exp_stop returns EXP_ECANCELLED:
+ *   the handle is gone by then.
  */
 #ifndef EXP_H
 #define EXP_H
@@ -111,7 +113,8 @@ typedef enum exp_log_level {
 } exp_log_level;
 
 /* msg has no trailing newline and never contains a token, secret, password
- * or API key. */
+ * or API key.  The callback runs inside SDK functions: it must not call the
+ * SDK. */
 typedef void (*exp_log_cb)(exp_log_level level, const char *msg, void *ud);
 
 /* Default: EXP_LOG_WARN and above to stderr.  cb NULL restores stderr. */
@@ -142,7 +145,10 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(CA_FILE, "ca_file", STR)               /* system CA bundle */             \
   XX(TLS_VERIFY, "tls_verify", INT)         /* 1; 0 turns checks off */        \
   XX(REQUEST_TIMEOUT_MS, "request_timeout_ms", INT) /* 10000 */                \
-  XX(MAX_BODY_BYTES, "max_body_bytes", INT)         /* 32 MiB */
+  XX(MAX_BODY_BYTES, "max_body_bytes", INT)         /* 32 MiB */           \
+  XX(EIO_VERSION, "eio_version", INT)           /* 0: 4 then 3 */          \
+  XX(RECONNECT_MIN_MS, "reconnect_min_ms", INT) /* 1000 */                 \
+  XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT) /* 20000 */
 
 typedef enum exp_option {
 #define EXP_XX_(name, key, type) EXP_OPT_##name,
@@ -162,9 +168,14 @@ EXP_EXTERN int exp_set_int(exp_sdk *sdk, exp_option opt, int64_t value);
 typedef void (*exp_done_cb)(exp_sdk *sdk, int status, void *ud);
 
 /* Validates the options (EXP_EOPTIONS, with the option named in
- * exp_last_error), then logs in.  cb gets 0 once authenticated and, with the
- * network enabled, online; EXP_EAUTH when the credentials are rejected.
- * EXP_ERUNTIME when the handle was already started. */
+ * exp_last_error; the handle can then be fixed and started again), then
+ * logs in.  cb gets 0 once authenticated and, with the network enabled,
+ * online; EXP_EAUTH when the credentials are rejected, or the error that
+ * stopped the login (EXP_ENETWORK, EXP_EAPI...).  After a failed start the
+ * handle only refuses calls with that error until exp_stop.  Once started,
+ * failed token renewals are retried every 60 s.  EXP_ERUNTIME when the
+ * handle was already started.  exp_start_wait: timeout_ms 0 waits as long
+ * as the login takes; on EXP_ETIMEOUT the login goes on. */
 EXP_EXTERN int exp_start(exp_sdk *sdk, exp_done_cb cb, void *ud);
 EXP_EXTERN int exp_start_wait(exp_sdk *sdk, uint64_t timeout_ms);
 
@@ -175,8 +186,8 @@ EXP_EXTERN int exp_start_wait(exp_sdk *sdk, uint64_t timeout_ms);
  * Safe from inside any callback (the teardown waits until it returns). */
 EXP_EXTERN void exp_stop(exp_sdk *sdk);
 
-/* Runs the SDK's loop for timeout_ms (for scripts that only listen).
- * EXP_EDEADLOCK from inside a callback. */
+/* Runs the SDK's loop for timeout_ms (for scripts that only listen); 0
+ * runs it once without blocking.  EXP_EDEADLOCK from inside a callback. */
 EXP_EXTERN int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms);
 
 /* ------------------------------------------------------------ auth, events */
@@ -189,13 +200,18 @@ typedef enum exp_event {
   EXP_EVENT_ONLINE,  /* the real-time socket connected; data NULL */
   EXP_EVENT_OFFLINE, /* the socket was lost or closed; data NULL */
   EXP_EVENT_UPDATE,  /* new auth payload after login or refresh */
-  EXP_EVENT_ERROR,   /* fatal: credentials rejected; data {code,message} */
+  EXP_EVENT_ERROR,   /* fatal: credentials rejected;
+                        data {code: "EXP_EAUTH", message} */
   EXP_EVENT_PAIRED   /* pairing done; data {uuid, secret} to store */
 } exp_event;
 
 typedef struct exp_handler exp_handler;
 typedef void (*exp_event_cb)(exp_sdk *sdk, exp_event ev, const cJSON *data,
                              void *ud);
+
+/* 1 while the real-time socket is connected (between EXP_EVENT_ONLINE and
+ * EXP_EVENT_OFFLINE), else 0; always 0 with the network disabled. */
+EXP_EXTERN int exp_is_connected(const exp_sdk *sdk);
 
 /* Registers cb for ev.  The handler lives until exp_off or exp_stop.  NULL
  * when out of memory. */
@@ -253,6 +269,390 @@ EXP_EXTERN int exp_delete_wait(exp_sdk *sdk, const char *path,
 
 /* Frees a string the SDK handed over. */
 EXP_EXTERN void exp_free(void *p);
+
+/* ============================================================ resources */
+
+/*
+ * The platform's documents: devices, things, experiences, locations, feeds,
+ * content, data items, and the zones of a location, all behind one opaque
+ * exp_resource.
+ *
+ * - A resource owns its document, a cJSON object the application may read
+ *   and change (exp_resource_document); that pointer stays the same for the
+ *   resource's life.  Save sends it (PATCH of the whole document; for a data
+ *   item, PUT of its value) and the server's answer then replaces the
+ *   document's contents, as refresh does: pointers into the document taken
+ *   before a save or refresh completes are invalid after it.
+ * - Every resource handed over (a callback's res, a _wait's *out,
+ *   exp_results_take) belongs to the caller, who frees it with
+ *   exp_resource_free.  Freeing one that is being saved, refreshed or
+ *   deleted is allowed: it goes when that completes.  Result sets are freed
+ *   with exp_results_free, which frees the resources still in them.
+ * - A zone is part of its location's document: its document is the element
+ *   of the location's "zones" with the zone's key, saving or refreshing a
+ *   zone saves or refreshes that location, and a zone keeps its location
+ *   alive.  Zones have no uuid and cannot be fetched, created or deleted.
+ * - A resource belongs to the SDK handle that made it.  After exp_stop, only
+ *   reading it and exp_resource_free are allowed.
+ * - A NULL resource, a NULL or empty uuid, key or group, a document that is
+ *   not a JSON object and a call that does not apply to the resource's kind
+ *   give EXP_EOPTIONS at once, without a request.  A uuid the server does not
+ *   have gives EXP_ENOTFOUND; an answer of the wrong shape EXP_EPROTOCOL.
+ */
+
+typedef enum exp_kind {
+  EXP_DEVICE,     /* /api/devices */
+  EXP_THING,      /* /api/things */
+  EXP_EXPERIENCE, /* /api/experiences */
+  EXP_LOCATION,   /* /api/locations */
+  EXP_FEED,       /* /api/connectors/feeds */
+  EXP_CONTENT,    /* /api/content: read-only */
+  EXP_DATA,       /* /api/data: exp_get_data, exp_create_data */
+  EXP_ZONE        /* inside a location: exp_location_zones */
+} exp_kind;
+
+typedef struct exp_resource exp_resource;
+typedef struct exp_results exp_results;
+
+/* res: handed over (exp_resource_free); NULL when status is not 0. */
+typedef void (*exp_resource_cb)(exp_sdk *sdk, int status, exp_resource *res,
+                                void *ud);
+/* results: handed over (exp_results_free); NULL when status is not 0. */
+typedef void (*exp_results_cb)(exp_sdk *sdk, int status, exp_results *results,
+                               void *ud);
+
+/* GET of one resource: any kind but EXP_DATA and EXP_ZONE. */
+EXP_EXTERN int exp_get_resource(exp_sdk *sdk, exp_kind kind, const char *uuid,
+                                exp_resource_cb cb, void *ud);
+EXP_EXTERN int exp_get_resource_wait(exp_sdk *sdk, exp_kind kind,
+                                     const char *uuid, exp_resource **out);
+
+/* GET of a collection, any kind but EXP_ZONE.  query is a flat JSON object
+ * (NULL for none): {"name": "x"}, dotted keys for sub-fields
+ * {"location.uuid": "..."}, and "limit", "skip", "sort"; data items are
+ * found by {"group": "..."}. */
+EXP_EXTERN int exp_find_resources(exp_sdk *sdk, exp_kind kind,
+                                  const cJSON *query, exp_results_cb cb,
+                                  void *ud);
+EXP_EXTERN int exp_find_resources_wait(exp_sdk *sdk, exp_kind kind,
+                                       const cJSON *query, exp_results **out);
+
+/* POST of a new document (a JSON object) to the collection of a device,
+ * thing, experience, location or feed; the answer is the new resource (a new
+ * device's document has its "secret").  Data items: exp_create_data. */
+EXP_EXTERN int exp_create_resource(exp_sdk *sdk, exp_kind kind,
+                                   const cJSON *document, exp_resource_cb cb,
+                                   void *ud);
+EXP_EXTERN int exp_create_resource_wait(exp_sdk *sdk, exp_kind kind,
+                                        const cJSON *document,
+                                        exp_resource **out);
+
+/* Save: every kind but content.  Refresh: every kind.  Delete: every kind
+ * but content and zones; the resource and its document stay. */
+EXP_EXTERN int exp_resource_save(exp_resource *res, exp_done_cb cb, void *ud);
+EXP_EXTERN int exp_resource_save_wait(exp_resource *res);
+EXP_EXTERN int exp_resource_refresh(exp_resource *res, exp_done_cb cb,
+                                    void *ud);
+EXP_EXTERN int exp_resource_refresh_wait(exp_resource *res);
+EXP_EXTERN int exp_resource_delete(exp_resource *res, exp_done_cb cb, void *ud);
+EXP_EXTERN int exp_resource_delete_wait(exp_resource *res);
+
+/* Lent: owned by the resource (see above).  For a zone, NULL when its
+ * location's document no longer has a zone with its key. */
+EXP_EXTERN cJSON *exp_resource_document(const exp_resource *res);
+/* The document's "uuid", "name" and "subtype" strings, NULL when absent
+ * (zones and data items have no uuid).  Lent: valid until the document
+ * changes. */
+EXP_EXTERN const char *exp_resource_uuid(const exp_resource *res);
+EXP_EXTERN const char *exp_resource_name(const exp_resource *res);
+EXP_EXTERN const char *exp_resource_subtype(const exp_resource *res);
+/* Sets the document's "name" (copied); saving sends it. */
+EXP_EXTERN int exp_resource_set_name(exp_resource *res, const char *name);
+/* res must not be NULL. */
+EXP_EXTERN exp_kind exp_resource_kind(const exp_resource *res);
+/* The handle the resource belongs to. */
+EXP_EXTERN exp_sdk *exp_resource_sdk(const exp_resource *res);
+/* NULL is allowed. */
+EXP_EXTERN void exp_resource_free(exp_resource *res);
+
+/* A result set: the resources in the server's order. */
+EXP_EXTERN size_t exp_results_count(const exp_results *rs);
+/* Lent: owned by the set; NULL past the end or once taken. */
+EXP_EXTERN exp_resource *exp_results_at(const exp_results *rs, size_t i);
+/* Hands resource i over to the caller (exp_resource_free) and leaves NULL
+ * in its place. */
+EXP_EXTERN exp_resource *exp_results_take(exp_results *rs, size_t i);
+/* The answer's "total": how many match, beyond any "limit"; the count for a
+ * set of zones. */
+EXP_EXTERN int64_t exp_results_total(const exp_results *rs);
+/* Lent: the answer's other top-level keys, an object; NULL for zones. */
+EXP_EXTERN const cJSON *exp_results_extra(const exp_results *rs);
+/* NULL is allowed. */
+EXP_EXTERN void exp_results_free(exp_results *rs);
+
+/* The device the SDK is logged in as, and its experience, location and
+ * zones (an empty set when it has no location; its location or experience
+ * when it has none: EXP_ENOTFOUND).  EXP_ENOTFOUND at once when not logged
+ * in as a device, EXP_ERUNTIME before the first login. */
+EXP_EXTERN int exp_current_device(exp_sdk *sdk, exp_resource_cb cb, void *ud);
+EXP_EXTERN int exp_current_device_wait(exp_sdk *sdk, exp_resource **out);
+EXP_EXTERN int exp_current_experience(exp_sdk *sdk, exp_resource_cb cb,
+                                      void *ud);
+EXP_EXTERN int exp_current_experience_wait(exp_sdk *sdk, exp_resource **out);
+EXP_EXTERN int exp_current_location(exp_sdk *sdk, exp_resource_cb cb, void *ud);
+EXP_EXTERN int exp_current_location_wait(exp_sdk *sdk, exp_resource **out);
+EXP_EXTERN int exp_current_zones(exp_sdk *sdk, exp_results_cb cb, void *ud);
+EXP_EXTERN int exp_current_zones_wait(exp_sdk *sdk, exp_results **out);
+
+/* A device's or thing's location (document "location.uuid") and zones: the
+ * location's zones whose key the document lists in "location.zones", in the
+ * location's order, all sharing one location.  EXP_ENOTFOUND at once when
+ * the document names no location. */
+EXP_EXTERN int exp_resource_location(exp_resource *res, exp_resource_cb cb,
+                                     void *ud);
+EXP_EXTERN int exp_resource_location_wait(exp_resource *res,
+                                          exp_resource **out);
+EXP_EXTERN int exp_resource_zones(exp_resource *res, exp_results_cb cb,
+                                  void *ud);
+EXP_EXTERN int exp_resource_zones_wait(exp_resource *res, exp_results **out);
+
+/* A device's experience (document "experience.uuid"); EXP_ENOTFOUND when
+ * the document names none. */
+EXP_EXTERN int exp_device_experience(exp_resource *device, exp_resource_cb cb,
+                                     void *ud);
+EXP_EXTERN int exp_device_experience_wait(exp_resource *device,
+                                          exp_resource **out);
+
+/* The devices of an experience, location or zone, and the things of a
+ * location or zone: a find with query (NULL for none) plus the filter on
+ * "experience.uuid", "location.uuid" and "location.zones.key". */
+EXP_EXTERN int exp_resource_devices(exp_resource *res, const cJSON *query,
+                                    exp_results_cb cb, void *ud);
+EXP_EXTERN int exp_resource_devices_wait(exp_resource *res, const cJSON *query,
+                                         exp_results **out);
+EXP_EXTERN int exp_resource_things(exp_resource *res, const cJSON *query,
+                                   exp_results_cb cb, void *ud);
+EXP_EXTERN int exp_resource_things_wait(exp_resource *res, const cJSON *query,
+                                        exp_results **out);
+
+/* A location's zones, read from its document now (no request): *out gets a
+ * set (exp_results_free) of zones that share the location.  EXP_EPROTOCOL
+ * when "zones" is not an array of objects with a string "key". */
+EXP_EXTERN int exp_location_zones(exp_resource *location, exp_results **out);
+
+/* Absolute URLs, returned malloc'd (exp_free), NULL with exp_last_error set
+ * when the SDK has no auth payload yet, the kind is wrong, the document
+ * lacks what the URL needs, or memory runs out.
+ * - layout: {api host}/api/locations/{uuid}/layout?_rt={restricted token}
+ * - content: {api host}/api/delivery{path}?_rt=..., each segment of the
+ *   document's "path" percent-encoded; an app's URL names its
+ *   "/index.html"; a url item's is its document's "url".
+ * - variant: the content URL plus "&variant={name}", for a file. */
+EXP_EXTERN char *exp_location_layout_url(const exp_resource *location);
+EXP_EXTERN char *exp_content_url(const exp_resource *content);
+EXP_EXTERN char *exp_content_variant_url(const exp_resource *content,
+                                         const char *name);
+/* 1 when the content's "variants" has one called name, else 0. */
+EXP_EXTERN int exp_content_has_variant(const exp_resource *content,
+                                       const char *name);
+
+/* The children of a content folder: a content find with {"parent": uuid}
+ * plus query (NULL for none). */
+EXP_EXTERN int exp_content_children(exp_resource *content, const cJSON *query,
+                                    exp_results_cb cb, void *ud);
+EXP_EXTERN int exp_content_children_wait(exp_resource *content,
+                                         const cJSON *query, exp_results **out);
+
+/* The key of a zone.  Lent: valid while the zone lives. */
+EXP_EXTERN const char *exp_zone_key(const exp_resource *zone);
+/* The location a zone belongs to.  Lent: valid while the zone lives. */
+EXP_EXTERN exp_resource *exp_zone_location(const exp_resource *zone);
+
+/* A feed's data: GET .../feeds/{uuid}/data with query (NULL for none; a
+ * dynamic feed takes e.g. {"searchValue": "19713"}).  The result is handed
+ * over as in exp_request. */
+EXP_EXTERN int exp_feed_data(exp_resource *feed, const cJSON *query,
+                             exp_json_cb cb, void *ud);
+EXP_EXTERN int exp_feed_data_wait(exp_resource *feed, const cJSON *query,
+                                  cJSON **result);
+
+/* Data items: {group, key, value}, value a JSON object.  group NULL means
+ * "default".  Create is an upsert (PUT of the value); data items are found
+ * with exp_find_resources(sdk, EXP_DATA, {"group": ...}, ...). */
+EXP_EXTERN int exp_get_data(exp_sdk *sdk, const char *group, const char *key,
+                            exp_resource_cb cb, void *ud);
+EXP_EXTERN int exp_get_data_wait(exp_sdk *sdk, const char *group,
+                                 const char *key, exp_resource **out);
+EXP_EXTERN int exp_create_data(exp_sdk *sdk, const char *group, const char *key,
+                               const cJSON *value, exp_resource_cb cb,
+                               void *ud);
+EXP_EXTERN int exp_create_data_wait(exp_sdk *sdk, const char *group,
+                                    const char *key, const cJSON *value,
+                                    exp_resource **out);
+/* Lent, from the document; NULL when absent. */
+EXP_EXTERN const char *exp_data_group(const exp_resource *data);
+EXP_EXTERN const char *exp_data_key(const exp_resource *data);
+EXP_EXTERN cJSON *exp_data_value(const exp_resource *data);
+/* Replaces the value with a copy of value (a JSON object); saving sends it. */
+EXP_EXTERN int exp_data_set_value(exp_resource *data, const cJSON *value);
+
+/* ======================================================== end resources */
+
+/* ============================================================== network */
+
+/*
+ * The real-time network: named channels on which anyone broadcasts, and
+ * listeners that receive those broadcasts and may respond to them.
+ *
+ * - A channel is a name plus two flags within the organization the SDK is
+ *   logged in to; same name with other flags is another channel.  System
+ *   channels carry the server's own events ("update" with the new document
+ *   after a save, "delete" after a delete); nobody else broadcasts on them.
+ *   A consumer app may only use consumer channels.  Channels are plain
+ *   values: free them whenever, listeners and broadcasts do not need them.
+ * - Broadcasting is a REST call: the server holds it open for timeout_ms and
+ *   answers the JSON array of the responses that arrived meanwhile (raw
+ *   payloads, in arrival order).  It works with enable_network off.
+ * - Listening subscribes the channel on the socket and completes when the
+ *   server acknowledges it; EXP_ENETWORK "listen timed out" when it does
+ *   not within the timeout, at once when enable_network is off.  A listener
+ *   receives the broadcasts of its event name that arrive after its listen
+ *   completed, in one of two styles: a callback per broadcast (for
+ *   applications on their own loop), or a queue read with exp_listener_next
+ *   or exp_listener_wait (for scripts).  Every listener gets its own copy of
+ *   each broadcast.  The socket reconnects by itself and subscribes the
+ *   channels that still have listeners again; broadcasts sent while it was
+ *   down are missed.
+ * - A pairing device (allow_pairing) listens for its credentials by itself
+ *   and raises EXP_EVENT_PAIRED when it got them.
+ * - After exp_stop, channels, listeners and messages may still be read and
+ *   freed; everything else fails with EXP_ERUNTIME (without an
+ *   exp_last_error: the handle is gone).
+ */
+
+typedef struct exp_channel exp_channel;
+typedef struct exp_listener exp_listener;
+typedef struct exp_message exp_message;
+
+#define EXP_CHANNEL_SYSTEM 1   /* the server's own events */
+#define EXP_CHANNEL_CONSUMER 2 /* open to consumer apps */
+
+/* The channel called name (UTF-8, not empty) with flags (EXP_CHANNEL_*)
+ * in the organization of the current login; free it with exp_channel_free.
+ * NULL with exp_last_error before the first login (EXP_ERUNTIME), for a bad
+ * name or flags (EXP_EOPTIONS), or when out of memory. */
+EXP_EXTERN exp_channel *exp_get_channel(exp_sdk *sdk, const char *name,
+                                        int flags);
+/* The channel of a resource: named by its uuid, "<location uuid>:zone:<key>"
+ * for a zone, "data:<key>:<group>" for a data item.  NULL as above, or when
+ * the document lacks what the name needs (EXP_EOPTIONS). */
+EXP_EXTERN exp_channel *exp_resource_channel(const exp_resource *res,
+                                             int flags);
+/* Lent, valid while the channel lives.  The wire id is what the socket
+ * and exp_message_channel name it by: standard base64 of the JSON
+ * ["<organization>","<name>",<system 0|1>,<consumer 0|1>]. */
+EXP_EXTERN const char *exp_channel_name(const exp_channel *ch);
+EXP_EXTERN const char *exp_channel_wire_id(const exp_channel *ch);
+EXP_EXTERN int exp_channel_flags(const exp_channel *ch);
+/* NULL is allowed. */
+EXP_EXTERN void exp_channel_free(exp_channel *ch);
+
+/* Broadcasts event name with payload (NULL: none) and collects responses
+ * for timeout_ms (0: none; the reference server accepts up to 60000).  cb
+ * gets the array of responses (cJSON_Delete), NULL on error; cb may be NULL
+ * when nobody needs the answer.  The server's refusals are EXP_EAPI with
+ * its code in exp_last_error: "network.system" on a system channel,
+ * "network.consumer" for a consumer app on another channel. */
+EXP_EXTERN int exp_broadcast(exp_channel *ch, const char *name,
+                             const cJSON *payload, uint64_t timeout_ms,
+                             exp_json_cb cb, void *ud);
+EXP_EXTERN int exp_broadcast_wait(exp_channel *ch, const char *name,
+                                  const cJSON *payload, uint64_t timeout_ms,
+                                  cJSON **responses);
+
+/* Conventional broadcasts, timeout_ms 0 meaning 2000: "fling" with app
+ * launch options (e.g. {"content": "<uuid>"}), and "identify" without a
+ * payload, which asks a device to show itself. */
+EXP_EXTERN int exp_fling(exp_channel *ch, const cJSON *payload,
+                         uint64_t timeout_ms, exp_json_cb cb, void *ud);
+EXP_EXTERN int exp_fling_wait(exp_channel *ch, const cJSON *payload,
+                              uint64_t timeout_ms, cJSON **responses);
+EXP_EXTERN int exp_identify(exp_channel *ch, uint64_t timeout_ms,
+                            exp_json_cb cb, void *ud);
+EXP_EXTERN int exp_identify_wait(exp_channel *ch, uint64_t timeout_ms,
+                                 cJSON **responses);
+
+/* Zero means the default everywhere. */
+typedef struct exp_listen_opts {
+  size_t queue_max;    /* queued broadcasts kept, oldest dropped: 1000 */
+  uint64_t max_age_ms; /* queued broadcasts older are dropped: 60000 */
+  uint64_t timeout_ms; /* for the server's acknowledgement: 10000 */
+} exp_listen_opts;
+
+/* A broadcast for a callback-style listener.  msg is handed over
+ * (exp_message_free). */
+typedef void (*exp_message_cb)(exp_sdk *sdk, exp_listener *l, exp_message *msg,
+                               void *ud);
+/* l: handed over (exp_listener_cancel); NULL when status is not 0. */
+typedef void (*exp_listener_cb)(exp_sdk *sdk, int status, exp_listener *l,
+                                void *ud);
+/* msg: handed over (exp_message_free); NULL when status is not 0. */
+typedef void (*exp_next_cb)(exp_sdk *sdk, int status, exp_message *msg,
+                            void *ud);
+
+/* Listens for event name on ch; cb (required) gets the listener once the
+ * server acknowledged the subscription.  With on_message, each broadcast
+ * goes to on_message(msg_ud); with on_message NULL, broadcasts are queued
+ * for exp_listener_next/_wait, bounded by opts (NULL: the defaults).  The
+ * blocking form makes a queue-style listener. */
+EXP_EXTERN int exp_listen(exp_channel *ch, const char *name,
+                          const exp_listen_opts *opts,
+                          exp_message_cb on_message, void *msg_ud,
+                          exp_listener_cb cb, void *ud);
+EXP_EXTERN int exp_listen_wait(exp_channel *ch, const char *name,
+                               const exp_listen_opts *opts, exp_listener **out);
+
+/* The oldest queued broadcast, or the next to arrive within timeout_ms (0:
+ * only one already queued); EXP_ETIMEOUT when there is none.  One next or
+ * wait at a time per listener (EXP_ERUNTIME otherwise, and for callback-
+ * style listeners). */
+EXP_EXTERN int exp_listener_next(exp_listener *l, uint64_t timeout_ms,
+                                 exp_next_cb cb, void *ud);
+EXP_EXTERN int exp_listener_wait(exp_listener *l, uint64_t timeout_ms,
+                                 exp_message **out);
+
+/* Broadcasts dropped so far: queue full, too old, or out of memory. */
+EXP_EXTERN uint64_t exp_listener_dropped(const exp_listener *l);
+/* Broadcasts queued now. */
+EXP_EXTERN size_t exp_listener_queued(const exp_listener *l);
+
+/* Stops delivery to l, completes its pending next with EXP_ECANCELLED,
+ * frees its queue and l.  Safe inside any callback, also l's own.  The
+ * server is not told; the channel stays subscribed until the socket
+ * reconnects.  NULL is allowed. */
+EXP_EXTERN void exp_listener_cancel(exp_listener *l);
+
+/* A received broadcast.  Lent, valid while the message lives: the event
+ * name, the channel's wire id, the broadcast's id, and the payload (JSON
+ * null when the broadcast had none), which the application may change. */
+EXP_EXTERN const char *exp_message_name(const exp_message *msg);
+EXP_EXTERN const char *exp_message_channel(const exp_message *msg);
+EXP_EXTERN const char *exp_message_id(const exp_message *msg);
+EXP_EXTERN cJSON *exp_message_payload(const exp_message *msg);
+
+/* Sends payload (NULL: JSON null) as a response to the broadcast; the
+ * broadcaster sees it if it arrives within its timeout.  Works after the
+ * listener was cancelled; the message may be freed as soon as this
+ * returns.  cb gets the server's answer ({}), and may be NULL. */
+EXP_EXTERN int exp_message_respond(exp_message *msg, const cJSON *payload,
+                                   exp_json_cb cb, void *ud);
+EXP_EXTERN int exp_message_respond_wait(exp_message *msg, const cJSON *payload,
+                                        cJSON **result);
+
+/* NULL is allowed. */
+EXP_EXTERN void exp_message_free(exp_message *msg);
+
+/* ========================================================== end network */
 
 #ifdef __cplusplus
 }

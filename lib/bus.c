@@ -1,0 +1,475 @@
+/* bus.c: subscriptions, routes and the socket's events of an SDK handle. */
+#include "bus.h"
+
+#include "listener.h"
+#include "message.h"
+#include "network.h"
+#include "pairing.h"
+#include "sdk.h"
+
+static void on_connected(void *ud);
+static void on_event(void *ud, const char *name, cJSON *arg);
+
+static const exp_network_events events = {on_connected, on_event};
+
+/* ------------------------------------------------------------- lifetime */
+
+exp_bus *exp_bus_of(exp_sdk *sdk) {
+  exp_network *net;
+  exp_bus *bus = sdk->bus;
+
+  if (bus != NULL)
+    return bus;
+  if (sdk->state != EXP_SDK_STARTED) {
+    exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
+                  sdk->state == EXP_SDK_NEW ? "channels need exp_start first"
+                                            : "the SDK is stopping");
+    return NULL;
+  }
+  bus = calloc(1, sizeof(*bus));
+  if (bus == NULL) {
+    exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+    return NULL;
+  }
+  bus->refs = 1;
+  bus->sdk = sdk;
+  exp_hmap_init(&bus->chans);
+  exp_hmap_init(&bus->routes);
+  sdk->bus = bus;
+  net = exp_network_of(sdk);
+  if (net != NULL)
+    exp_network_set_events(net, &events, bus);
+  return bus;
+}
+
+void exp_bus_ref(exp_bus *bus) {
+  bus->refs++;
+}
+
+void exp_bus_unref(exp_bus *bus) {
+  if (--bus->refs == 0)
+    free(bus);
+}
+
+void exp_bus_auth(exp_sdk *sdk) {
+  exp_bus *bus;
+
+  /* Until a channel is made, only pairing needs the bus. */
+  if (sdk->bus == NULL && !exp_auth_is_pairing(sdk->auth))
+    return;
+  bus = exp_bus_of(sdk);
+  if (bus == NULL)
+    exp_logf(&sdk->log, EXP_LOG_ERROR, "real-time channels: %s",
+             sdk->err.message);
+  else
+    exp_pairing_auth(bus);
+}
+
+/* ------------------------------------------------------- chans, routes */
+
+static uint32_t chan_hash(const char *id) {
+  return exp_hash_str(EXP_HASH_SEED, id);
+}
+
+/* Channel ids are base64, so "\n" cannot occur in them. */
+static uint32_t route_hash(const char *id, const char *name) {
+  return exp_hash_str(exp_hash_str(chan_hash(id), "\n"), name);
+}
+
+static exp_bus_chan *find_chan(const exp_bus *bus, const char *id) {
+  uint32_t h = chan_hash(id);
+  for (exp_hnode *n = exp_hmap_bucket(&bus->chans, h); n != NULL; n = n->next)
+    if (n->hash == h && strcmp(((exp_bus_chan *)n)->id, id) == 0)
+      return (exp_bus_chan *)n;
+  return NULL;
+}
+
+static exp_bus_route *find_route(const exp_bus *bus, const char *id,
+                                 const char *name) {
+  uint32_t h = route_hash(id, name);
+  for (exp_hnode *n = exp_hmap_bucket(&bus->routes, h); n != NULL;
+       n = n->next) {
+    exp_bus_route *r = (exp_bus_route *)n;
+    if (n->hash == h && strcmp(r->name, name) == 0 &&
+        strcmp(r->chan->id, id) == 0)
+      return r;
+  }
+  return NULL;
+}
+
+static exp_bus_chan *get_chan(exp_bus *bus, const char *id) {
+  exp_bus_chan *c = find_chan(bus, id);
+  size_t n = strlen(id) + 1;
+
+  if (c != NULL)
+    return c;
+  c = calloc(1, sizeof(*c) + n);
+  if (c == NULL)
+    return NULL;
+  memcpy(c->id, id, n);
+  exp_list_init(&c->pending);
+  c->hnode.hash = chan_hash(id);
+  if (exp_hmap_insert(&bus->chans, &c->hnode) != 0) {
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
+                                const char *name) {
+  exp_bus_route *r = find_route(bus, c->id, name);
+  size_t n = strlen(name) + 1;
+
+  if (r != NULL)
+    return r;
+  r = calloc(1, sizeof(*r) + n);
+  if (r == NULL)
+    return NULL;
+  memcpy(r->name, name, n);
+  r->chan = c;
+  exp_list_init(&r->listeners);
+  r->hnode.hash = route_hash(c->id, name);
+  if (exp_hmap_insert(&bus->routes, &r->hnode) != 0) {
+    free(r);
+    return NULL;
+  }
+  return r;
+}
+
+/* The route a broadcast is being delivered on stays until it is done. */
+static void release_route(exp_bus *bus, exp_bus_route *r) {
+  if (--r->refs == 0 && bus->dispatching != r) {
+    exp_hmap_remove(&bus->routes, &r->hnode);
+    free(r);
+  }
+}
+
+/* Sends "subscribe" for c unless it went out on this session already; when
+ * the socket is down, on_connected sends it. */
+static void subscribe(exp_bus *bus, exp_bus_chan *c) {
+  exp_network *net = exp_network_of(bus->sdk);
+  cJSON *ids;
+
+  if (c->requested || net == NULL || !exp_network_is_connected(net))
+    return;
+  ids = cJSON_CreateArray();
+  if (ids != NULL &&
+      cJSON_AddItemToArray(ids, cJSON_CreateStringReference(c->id)) &&
+      exp_network_send(net, "subscribe", ids) == 0)
+    c->requested = 1;
+  cJSON_Delete(ids);
+}
+
+/* ------------------------------------------------------------- listens */
+
+/* Returns nonzero when the handle stops meanwhile. */
+static int complete_listen(exp_bus *bus, exp_listener *l) {
+  exp_sdk *sdk = bus->sdk;
+
+  exp_listener_timer_stop(l);
+  exp_list_remove(&l->node);
+  l->state = EXP_LISTENER_ACTIVE;
+  l->deferred = 0;
+  exp_list_insert_tail(&l->route->listeners, &l->node);
+  l->route->chan->active++;
+  exp_sdk_enter(sdk);
+  l->listen_cb(sdk, 0, l, l->listen_ud);
+  return exp_sdk_leave(sdk);
+}
+
+static void fail_listen(exp_bus *bus, exp_listener *l, int code,
+                        const char *msg) {
+  exp_sdk *sdk = bus->sdk;
+  exp_listener_cb cb = l->listen_cb;
+  void *ud = l->listen_ud;
+
+  exp_list_remove(&l->node);
+  release_route(bus, l->route);
+  l->route = NULL;
+  exp_listener_free(l);
+  exp_sdk_error(sdk, code, 0, NULL, "%s", msg);
+  exp_sdk_enter(sdk);
+  cb(sdk, code, NULL, ud);
+  exp_sdk_leave(sdk);
+}
+
+static int running(const exp_bus *bus) {
+  return bus->sdk != NULL && bus->sdk->state == EXP_SDK_STARTED;
+}
+
+static void on_listen_timer(uv_timer_t *t) {
+  exp_listener *l = t->data;
+  exp_bus *bus = l->bus;
+
+  if (!running(bus)) /* the teardown to come cancels it */
+    return;
+  if (l->route->chan->subscribed) {
+    complete_listen(bus, l);
+  } else if (l->deferred) {
+    /* The socket reconnected since: wait for the new acknowledgement. */
+    l->deferred = 0;
+    if (exp_listener_timer_start(l, l->timeout_ms, on_listen_timer) != 0)
+      fail_listen(bus, l, EXP_ENOMEM, "out of memory");
+  } else {
+    fail_listen(bus, l, EXP_ENETWORK, "listen timed out");
+  }
+}
+
+int exp_bus_listen(exp_bus *bus, const char *id, const char *name,
+                   exp_listener *l) {
+  exp_bus_chan *c = get_chan(bus, id);
+  exp_bus_route *r = c != NULL ? get_route(bus, c, name) : NULL;
+  int err;
+
+  if (r == NULL) {
+    exp_listener_free(l);
+    return exp_sdk_error(bus->sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  }
+  l->route = r;
+  r->refs++;
+  l->deferred = c->subscribed;
+  err = exp_listener_timer_start(l, c->subscribed ? 0 : l->timeout_ms,
+                                 on_listen_timer);
+  if (err != 0) {
+    l->route = NULL;
+    release_route(bus, r);
+    exp_listener_free(l);
+    return exp_sdk_error(bus->sdk, err, 0, NULL, "out of memory");
+  }
+  exp_list_insert_tail(&c->pending, &l->node);
+  subscribe(bus, c);
+  return 0;
+}
+
+void exp_bus_unroute(exp_bus *bus, exp_listener *l) {
+  exp_bus_route *r = l->route;
+
+  if (bus->cursor == &l->node)
+    bus->cursor = l->node.next;
+  exp_list_remove(&l->node);
+  r->chan->active--;
+  l->route = NULL;
+  release_route(bus, r);
+}
+
+/* --------------------------------------------------------- socket events */
+
+static void on_connected(void *ud) {
+  exp_bus *bus = ud;
+  exp_hnode *n, *next;
+  cJSON *ids;
+  size_t i;
+  int ok;
+
+  if (!running(bus))
+    return;
+  ids = cJSON_CreateArray();
+  ok = ids != NULL;
+  /* The server forgot every subscription: keep the ids still needed. */
+  for (n = exp_hmap_first(&bus->chans, &i); n != NULL; n = next) {
+    exp_bus_chan *c = (exp_bus_chan *)n;
+    next = exp_hmap_next(&bus->chans, n, &i);
+    c->requested = 0;
+    c->subscribed = 0;
+    if (c->active == 0 && exp_list_empty(&c->pending)) {
+      exp_hmap_remove(&bus->chans, n);
+      free(c);
+    } else if (ok) {
+      ok = cJSON_AddItemToArray(ids, cJSON_CreateStringReference(c->id));
+    }
+  }
+  if (!ok)
+    exp_logf(&bus->sdk->log, EXP_LOG_ERROR,
+             "out of memory: channels not subscribed again");
+  else if (cJSON_GetArraySize(ids) > 0 &&
+           exp_network_send(exp_network_of(bus->sdk), "subscribe", ids) == 0)
+    for (n = exp_hmap_first(&bus->chans, &i); n != NULL;
+         n = exp_hmap_next(&bus->chans, n, &i))
+      ((exp_bus_chan *)n)->requested = 1;
+  cJSON_Delete(ids);
+}
+
+static void on_subscribed(exp_bus *bus, const cJSON *ids) {
+  const cJSON *id;
+
+  if (!cJSON_IsArray(ids)) {
+    exp_logf(&bus->sdk->log, EXP_LOG_WARN,
+             "ignoring a \"subscribed\" that is not an array");
+    return;
+  }
+  cJSON_ArrayForEach(id, ids) {
+    exp_bus_chan *c =
+        cJSON_IsString(id) ? find_chan(bus, id->valuestring) : NULL;
+    size_t n = 0;
+    if (c == NULL)
+      continue;
+    c->requested = 1;
+    c->subscribed = 1;
+    /* Only the listens waiting now: those their callbacks start are
+     * completed by their own timer. */
+    for (exp_list *e = c->pending.next; e != &c->pending; e = e->next)
+      n++;
+    while (n-- > 0)
+      if (complete_listen(
+              bus, EXP_CONTAINER_OF(c->pending.next, exp_listener, node)))
+        return;
+  }
+}
+
+static const char *str_member(const cJSON *obj, const char *name) {
+  return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+/* Delivers a broadcast to the listeners of its (channel, name).  The last
+ * one gets the parsed payload: copies are made while it is untouched. */
+static void dispatch(exp_bus *bus, cJSON *arg) {
+  const char *id = str_member(arg, "id"), *name = str_member(arg, "name");
+  const char *channel = str_member(arg, "channel");
+  exp_bus_route *r;
+  exp_envelope *env;
+  cJSON *payload;
+
+  if (id == NULL || name == NULL || channel == NULL) {
+    exp_logf(&bus->sdk->log, EXP_LOG_WARN,
+             "ignoring a broadcast without string id, name and channel");
+    cJSON_Delete(arg);
+    return;
+  }
+  r = find_route(bus, channel, name);
+  if (r == NULL || exp_list_empty(&r->listeners)) {
+    cJSON_Delete(arg);
+    return;
+  }
+  env = exp_envelope_new(bus, id, name, channel, uv_now(bus->sdk->loop));
+  payload = cJSON_DetachItemFromObjectCaseSensitive(arg, "payload");
+  cJSON_Delete(arg);
+  if (payload == NULL)
+    payload = cJSON_CreateNull();
+  if (payload == NULL && env != NULL) {
+    exp_envelope_unref(env);
+    env = NULL;
+  }
+  bus->dispatching = r;
+  for (exp_list *n = r->listeners.next; n != &r->listeners; n = bus->cursor) {
+    exp_listener *l = EXP_CONTAINER_OF(n, exp_listener, node);
+    exp_message *msg;
+    cJSON *p = NULL;
+
+    bus->cursor = n->next;
+    if (env == NULL) {
+      l->dropped++;
+      continue;
+    }
+    if (bus->cursor == &r->listeners) {
+      p = payload;
+      payload = NULL;
+    } else if ((p = cJSON_Duplicate(payload, 1)) == NULL) {
+      l->dropped++;
+      continue;
+    }
+    msg = exp_message_new(env, p);
+    if (msg == NULL)
+      l->dropped++;
+    else if (exp_listener_deliver(l, msg) && !running(bus))
+      break;
+  }
+  if (env == NULL)
+    exp_logf(&bus->sdk->log, EXP_LOG_ERROR,
+             "out of memory: a broadcast was dropped");
+  /* After a teardown the stop freed the routes already. */
+  if (bus->sdk != NULL) {
+    bus->dispatching = NULL;
+    bus->cursor = NULL;
+    if (r->refs == 0) {
+      exp_hmap_remove(&bus->routes, &r->hnode);
+      free(r);
+    }
+  }
+  cJSON_Delete(payload);
+  if (env != NULL)
+    exp_envelope_unref(env);
+}
+
+static void on_event(void *ud, const char *name, cJSON *arg) {
+  exp_bus *bus = ud;
+
+  if (!running(bus)) {
+    cJSON_Delete(arg);
+    return;
+  }
+  /* Callbacks may stop the handle: the bus stays readable until we
+   * return. */
+  exp_bus_ref(bus);
+  if (strcmp(name, "broadcast") == 0) {
+    dispatch(bus, arg);
+  } else {
+    if (strcmp(name, "subscribed") == 0)
+      on_subscribed(bus, arg);
+    cJSON_Delete(arg);
+  }
+  exp_bus_unref(bus);
+}
+
+/* ------------------------------------------------------------------ stop */
+
+void exp_bus_stop(exp_sdk *sdk) {
+  exp_bus *bus = sdk->bus;
+  exp_list listening, notify;
+  exp_hnode *n, *next;
+  size_t i;
+
+  if (bus == NULL)
+    return;
+  sdk->bus = NULL;
+  exp_list_init(&listening);
+  exp_list_init(&notify);
+  /* First take everything apart, then call back: callbacks may cancel
+   * listeners, which are then in no bus list any more. */
+  for (n = exp_hmap_first(&bus->routes, &i); n != NULL; n = next) {
+    exp_bus_route *r = (exp_bus_route *)n;
+    next = exp_hmap_next(&bus->routes, n, &i);
+    while (!exp_list_empty(&r->listeners)) {
+      exp_listener *l = EXP_CONTAINER_OF(r->listeners.next, exp_listener, node);
+      exp_list_remove(&l->node);
+      l->route = NULL;
+      exp_listener_detach(l, &notify);
+    }
+    free(r);
+  }
+  for (n = exp_hmap_first(&bus->chans, &i); n != NULL; n = next) {
+    exp_bus_chan *c = (exp_bus_chan *)n;
+    next = exp_hmap_next(&bus->chans, n, &i);
+    while (!exp_list_empty(&c->pending)) {
+      exp_listener *l = EXP_CONTAINER_OF(c->pending.next, exp_listener, node);
+      exp_list_remove(&l->node);
+      l->route = NULL;
+      exp_list_insert_tail(&listening, &l->node);
+    }
+    free(c);
+  }
+  exp_hmap_free(&bus->routes);
+  exp_hmap_free(&bus->chans);
+  bus->dispatching = NULL;
+  bus->cursor = NULL;
+  if (bus->pairing != NULL) {
+    exp_listener *l = bus->pairing;
+    bus->pairing = NULL;
+    exp_listener_cancel(l);
+  }
+  while (!exp_list_empty(&listening)) {
+    exp_listener *l = EXP_CONTAINER_OF(listening.next, exp_listener, node);
+    exp_listener_cb cb = l->listen_cb;
+    void *ud = l->listen_ud;
+    exp_list_remove(&l->node);
+    exp_listener_free(l);
+    exp_sdk_error(sdk, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
+    exp_sdk_enter(sdk);
+    cb(sdk, EXP_ECANCELLED, NULL, ud);
+    exp_sdk_leave(sdk);
+  }
+  while (!exp_list_empty(&notify))
+    exp_listener_cancel_next(EXP_CONTAINER_OF(notify.next, exp_listener, node));
+  bus->sdk = NULL;
+  exp_bus_unref(bus);
+}

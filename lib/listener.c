@@ -1,0 +1,344 @@
+/* listener.c: listening, the listener's queue, next and wait, cancel. */
+#include "listener.h"
+
+#include "channel.h"
+#include "message.h"
+#include "network.h"
+#include "sdk.h"
+
+#define DEFAULT_QUEUE_MAX 1000
+#define DEFAULT_MAX_AGE_MS 60000
+#define DEFAULT_LISTEN_TIMEOUT_MS 10000
+
+/* ------------------------------------------------------------ internals */
+
+exp_listener *exp_listener_new(exp_bus *bus, const exp_listen_opts *opts,
+                               exp_message_cb on_message, void *msg_ud,
+                               exp_listener_cb cb, void *ud) {
+  exp_listener *l = calloc(1, sizeof(*l));
+
+  if (l == NULL)
+    return NULL;
+  exp_list_init(&l->node);
+  exp_list_init(&l->queue);
+  exp_bus_ref(bus);
+  l->bus = bus;
+  l->state = EXP_LISTENER_LISTENING;
+  l->listen_cb = cb;
+  l->listen_ud = ud;
+  l->on_message = on_message;
+  l->msg_ud = msg_ud;
+  l->timeout_ms = opts != NULL && opts->timeout_ms > 0
+                      ? opts->timeout_ms
+                      : DEFAULT_LISTEN_TIMEOUT_MS;
+  l->queue_max =
+      opts != NULL && opts->queue_max > 0 ? opts->queue_max : DEFAULT_QUEUE_MAX;
+  l->max_age_ms = opts != NULL && opts->max_age_ms > 0 ? opts->max_age_ms
+                                                       : DEFAULT_MAX_AGE_MS;
+  return l;
+}
+
+static exp_message *pop(exp_listener *l) {
+  exp_message *m = EXP_CONTAINER_OF(l->queue.next, exp_message, node);
+  exp_list_remove(&m->node);
+  l->queued--;
+  return m;
+}
+
+static void clear_queue(exp_listener *l) {
+  while (l->queued > 0)
+    exp_message_free(pop(l));
+}
+
+void exp_listener_free(exp_listener *l) {
+  exp_listener_timer_stop(l);
+  clear_queue(l);
+  exp_bus_unref(l->bus);
+  free(l);
+}
+
+static void free_timer(uv_handle_t *h) {
+  free(h);
+}
+
+int exp_listener_timer_start(exp_listener *l, uint64_t ms, uv_timer_cb cb) {
+  uv_loop_t *loop = l->bus->sdk->loop;
+
+  if (l->timer == NULL) {
+    l->timer = malloc(sizeof(*l->timer));
+    if (l->timer == NULL)
+      return EXP_ENOMEM;
+    uv_timer_init(loop, l->timer);
+    l->timer->data = l;
+  }
+  /* A callback may have run long since the loop last read the clock. */
+  uv_update_time(loop);
+  uv_timer_start(l->timer, cb, ms, 0);
+  return 0;
+}
+
+void exp_listener_timer_stop(exp_listener *l) {
+  if (l->timer != NULL)
+    uv_close((uv_handle_t *)l->timer, free_timer);
+  l->timer = NULL;
+}
+
+/* Drops queued broadcasts older than max_age. */
+static void prune(exp_listener *l, uint64_t now) {
+  while (l->queued > 0) {
+    exp_message *m = EXP_CONTAINER_OF(l->queue.next, exp_message, node);
+    if (now - m->env->at <= l->max_age_ms)
+      break;
+    exp_message_free(pop(l));
+    l->dropped++;
+  }
+}
+
+/* Returns nonzero when the handle stops meanwhile. */
+static int complete_next(exp_listener *l, int status, exp_message *msg) {
+  exp_sdk *sdk = l->bus->sdk;
+  exp_next_cb cb = l->next_cb;
+  void *ud = l->next_ud;
+
+  l->next_cb = NULL;
+  exp_listener_timer_stop(l);
+  exp_sdk_enter(sdk);
+  cb(sdk, status, msg, ud);
+  return exp_sdk_leave(sdk);
+}
+
+int exp_listener_deliver(exp_listener *l, exp_message *msg) {
+  exp_sdk *sdk = l->bus->sdk;
+
+  if (l->on_message != NULL) {
+    exp_sdk_enter(sdk);
+    l->on_message(sdk, l, msg, l->msg_ud);
+    return exp_sdk_leave(sdk);
+  }
+  prune(l, msg->env->at);
+  if (l->queued >= l->queue_max) {
+    exp_message_free(pop(l));
+    l->dropped++;
+  }
+  exp_list_insert_tail(&l->queue, &msg->node);
+  l->queued++;
+  return l->next_cb != NULL ? complete_next(l, 0, pop(l)) : 0;
+}
+
+void exp_listener_detach(exp_listener *l, exp_list *notify) {
+  l->state = EXP_LISTENER_DETACHED;
+  clear_queue(l);
+  if (l->next_cb != NULL)
+    exp_list_insert_tail(notify, &l->node);
+  else
+    exp_listener_timer_stop(l);
+}
+
+void exp_listener_cancel_next(exp_listener *l) {
+  exp_list_remove(&l->node);
+  exp_sdk_error(l->bus->sdk, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
+  complete_next(l, EXP_ECANCELLED, NULL);
+}
+
+/* --------------------------------------------------------------- listen */
+
+int exp_listen(exp_channel *ch, const char *name, const exp_listen_opts *opts,
+               exp_message_cb on_message, void *msg_ud, exp_listener_cb cb,
+               void *ud) {
+  exp_sdk *sdk = ch != NULL ? ch->bus->sdk : NULL;
+  exp_listener *l;
+
+  if (ch == NULL)
+    return EXP_EOPTIONS;
+  if (sdk == NULL)
+    return EXP_ERUNTIME;
+  if (name == NULL || name[0] == '\0' || cb == NULL)
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                         "a listen needs an event name and a callback");
+  if (sdk->state != EXP_SDK_STARTED)
+    return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL, "the SDK is stopping");
+  if (exp_network_of(sdk) == NULL)
+    return exp_sdk_error(sdk, EXP_ENETWORK, 0, NULL,
+                         "cannot listen: the network is disabled "
+                         "(enable_network)");
+  l = exp_listener_new(ch->bus, opts, on_message, msg_ud, cb, ud);
+  if (l == NULL)
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  return exp_bus_listen(ch->bus, ch->id, name, l);
+}
+
+typedef struct listen_waiter {
+  int done;
+  int status;
+  exp_listener *l;
+} listen_waiter;
+
+static void on_listen_wait(exp_sdk *sdk, int status, exp_listener *l,
+                           void *ud) {
+  listen_waiter *w = ud;
+  EXP_UNUSED(sdk);
+  w->done = 1;
+  w->status = status;
+  w->l = l;
+}
+
+int exp_listen_wait(exp_channel *ch, const char *name,
+                    const exp_listen_opts *opts, exp_listener **out) {
+  listen_waiter w = {0, 0, NULL};
+  exp_sdk *sdk = ch != NULL ? ch->bus->sdk : NULL;
+  int r;
+
+  if (out != NULL)
+    *out = NULL;
+  if (ch == NULL)
+    return EXP_EOPTIONS;
+  if (sdk == NULL)
+    return EXP_ERUNTIME;
+  if (out == NULL)
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                         "exp_listen_wait needs an out-parameter");
+  if ((r = exp_sdk_can_wait(sdk)) != 0 ||
+      (r = exp_listen(ch, name, opts, NULL, NULL, on_listen_wait, &w)) != 0)
+    return r;
+  /* The listen's own timeout bounds this. */
+  r = exp_sdk_pump(sdk, &w.done, 0);
+  if (r != 0) {
+    exp_listener_cancel(w.l);
+    return r;
+  }
+  *out = w.l;
+  return w.status;
+}
+
+/* ----------------------------------------------------------- next, wait */
+
+static void on_next_timer(uv_timer_t *t) {
+  exp_listener *l = t->data;
+  exp_sdk *sdk = l->bus->sdk;
+
+  if (sdk->state != EXP_SDK_STARTED) /* the teardown to come cancels it */
+    return;
+  prune(l, uv_now(sdk->loop));
+  if (l->queued > 0) {
+    complete_next(l, 0, pop(l));
+    return;
+  }
+  exp_sdk_error(sdk, EXP_ETIMEOUT, 0, NULL, "no broadcast arrived in time");
+  complete_next(l, EXP_ETIMEOUT, NULL);
+}
+
+/* Why l cannot take a next or wait now (exp_last_error set), or 0. */
+static int check_next(exp_listener *l, exp_sdk *sdk) {
+  if (sdk->state != EXP_SDK_STARTED)
+    return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL, "the SDK is stopping");
+  if (l->on_message != NULL)
+    return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
+                         "this listener hands broadcasts to its callback");
+  if (l->next_cb != NULL)
+    return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
+                         "this listener has a next or wait pending already");
+  return 0;
+}
+
+int exp_listener_next(exp_listener *l, uint64_t timeout_ms, exp_next_cb cb,
+                      void *ud) {
+  exp_sdk *sdk = l != NULL ? l->bus->sdk : NULL;
+  int r;
+
+  if (l == NULL)
+    return EXP_EOPTIONS;
+  if (sdk == NULL || l->state != EXP_LISTENER_ACTIVE)
+    return EXP_ERUNTIME;
+  if (cb == NULL)
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                         "exp_listener_next needs a callback");
+  if ((r = check_next(l, sdk)) != 0)
+    return r;
+  prune(l, uv_now(sdk->loop));
+  /* A queued broadcast is handed over from the loop, not from here. */
+  if (exp_listener_timer_start(l, l->queued > 0 ? 0 : timeout_ms,
+                               on_next_timer) != 0)
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  l->next_cb = cb;
+  l->next_ud = ud;
+  return 0;
+}
+
+typedef struct next_waiter {
+  int done;
+  int status;
+  exp_message *msg;
+} next_waiter;
+
+static void on_next_wait(exp_sdk *sdk, int status, exp_message *msg, void *ud) {
+  next_waiter *w = ud;
+  EXP_UNUSED(sdk);
+  w->done = 1;
+  w->status = status;
+  w->msg = msg;
+}
+
+int exp_listener_wait(exp_listener *l, uint64_t timeout_ms, exp_message **out) {
+  next_waiter w = {0, 0, NULL};
+  exp_sdk *sdk = l != NULL ? l->bus->sdk : NULL;
+  int r;
+
+  if (out != NULL)
+    *out = NULL;
+  if (l == NULL)
+    return EXP_EOPTIONS;
+  if (sdk == NULL || l->state != EXP_LISTENER_ACTIVE)
+    return EXP_ERUNTIME;
+  if (out == NULL)
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                         "exp_listener_wait needs an out-parameter");
+  if ((r = exp_sdk_can_wait(sdk)) != 0 || (r = check_next(l, sdk)) != 0)
+    return r;
+  prune(l, uv_now(sdk->loop));
+  if (l->queued > 0) {
+    *out = pop(l);
+    return 0;
+  }
+  if ((r = exp_listener_next(l, timeout_ms, on_next_wait, &w)) != 0)
+    return r;
+  /* The next's timer bounds this; a cancel or stop completes it. */
+  r = exp_sdk_pump(sdk, &w.done, 0);
+  if (r != 0) {
+    if (!w.done) { /* l lives: only a completion could have freed it */
+      l->next_cb = NULL;
+      exp_listener_timer_stop(l);
+    }
+    exp_message_free(w.msg);
+    return r;
+  }
+  *out = w.msg;
+  return w.status;
+}
+
+/* -------------------------------------------------------- cancel, stats */
+
+void exp_listener_cancel(exp_listener *l) {
+  if (l == NULL || l->cancelled)
+    return;
+  l->cancelled = 1;
+  if (l->state == EXP_LISTENER_ACTIVE)
+    exp_bus_unroute(l->bus, l);
+  else
+    exp_list_remove(&l->node);
+  l->state = EXP_LISTENER_DETACHED;
+  clear_queue(l);
+  if (l->next_cb != NULL) {
+    exp_sdk_error(l->bus->sdk, EXP_ECANCELLED, 0, NULL,
+                  "the listener was cancelled");
+    complete_next(l, EXP_ECANCELLED, NULL);
+  }
+  exp_listener_free(l);
+}
+
+uint64_t exp_listener_dropped(const exp_listener *l) {
+  return l != NULL ? l->dropped : 0;
+}
+
+size_t exp_listener_queued(const exp_listener *l) {
+  return l != NULL ? l->queued : 0;
+}

@@ -1,0 +1,135 @@
+/* message.c: received broadcasts, their accessors, and responding. */
+#include "message.h"
+
+#include "sdk.h"
+
+exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
+                               const char *channel, uint64_t at) {
+  size_t ni = strlen(id) + 1, nn = strlen(name) + 1, nc = strlen(channel) + 1;
+  exp_envelope *env = malloc(sizeof(*env) + ni + nn + nc);
+  char *s;
+
+  if (env == NULL)
+    return NULL;
+  s = (char *)(env + 1);
+  env->id = memcpy(s, id, ni);
+  env->name = memcpy(s + ni, name, nn);
+  env->channel = memcpy(s + ni + nn, channel, nc);
+  env->refs = 1;
+  env->at = at;
+  exp_bus_ref(bus);
+  env->bus = bus;
+  return env;
+}
+
+void exp_envelope_unref(exp_envelope *env) {
+  if (--env->refs > 0)
+    return;
+  exp_bus_unref(env->bus);
+  free(env);
+}
+
+exp_message *exp_message_new(exp_envelope *env, cJSON *payload) {
+  exp_message *m = malloc(sizeof(*m));
+
+  if (m == NULL) {
+    cJSON_Delete(payload);
+    return NULL;
+  }
+  exp_list_init(&m->node);
+  env->refs++;
+  m->env = env;
+  m->payload = payload;
+  return m;
+}
+
+void exp_message_free(exp_message *msg) {
+  if (msg == NULL)
+    return;
+  cJSON_Delete(msg->payload);
+  exp_envelope_unref(msg->env);
+  free(msg);
+}
+
+const char *exp_message_name(const exp_message *msg) {
+  return msg != NULL ? msg->env->name : NULL;
+}
+
+const char *exp_message_channel(const exp_message *msg) {
+  return msg != NULL ? msg->env->channel : NULL;
+}
+
+const char *exp_message_id(const exp_message *msg) {
+  return msg != NULL ? msg->env->id : NULL;
+}
+
+cJSON *exp_message_payload(const exp_message *msg) {
+  return msg != NULL ? msg->payload : NULL;
+}
+
+/* ---------------------------------------------------------------- respond */
+
+static void on_responded(exp_sdk *sdk, int status, cJSON *result, void *ud) {
+  EXP_UNUSED(ud);
+  if (status != 0 && status != EXP_ECANCELLED)
+    exp_logf(&sdk->log, EXP_LOG_WARN, "a response was not delivered: %s",
+             sdk->err.message);
+  cJSON_Delete(result);
+}
+
+/* The body {id, channel, payload}: payload is referenced, not copied. */
+static cJSON *response_body(const exp_message *msg, const cJSON *payload) {
+  cJSON *b = cJSON_CreateObject();
+
+  if (b == NULL ||
+      cJSON_AddItemToObject(b, "id",
+                            cJSON_CreateStringReference(msg->env->id)) == 0 ||
+      cJSON_AddItemToObject(
+          b, "channel", cJSON_CreateStringReference(msg->env->channel)) == 0 ||
+      (payload != NULL
+           ? cJSON_AddItemReferenceToObject(b, "payload", (cJSON *)payload)
+           : cJSON_AddNullToObject(b, "payload") != NULL) == 0) {
+    cJSON_Delete(b);
+    return NULL;
+  }
+  return b;
+}
+
+/* Starts the POST; with result non-NULL, blocks for it instead. */
+static int respond(exp_message *msg, const cJSON *payload, exp_json_cb cb,
+                   void *ud, cJSON **result) {
+  exp_sdk *sdk = msg != NULL ? msg->env->bus->sdk : NULL;
+  exp_call call = {"POST", "/api/networks/current/responses", NULL, NULL, 0};
+  int r;
+
+  if (msg == NULL)
+    return EXP_EOPTIONS;
+  if (sdk == NULL)
+    return EXP_ERUNTIME;
+  call.body = response_body(msg, payload);
+  if (call.body == NULL)
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  if (result != NULL)
+    r = exp_request_wait(sdk, &call, result);
+  else
+    r = exp_request(sdk, &call, cb != NULL ? cb : on_responded, ud);
+  cJSON_Delete((cJSON *)call.body);
+  return r;
+}
+
+int exp_message_respond(exp_message *msg, const cJSON *payload, exp_json_cb cb,
+                        void *ud) {
+  return respond(msg, payload, cb, ud, NULL);
+}
+
+int exp_message_respond_wait(exp_message *msg, const cJSON *payload,
+                             cJSON **result) {
+  cJSON *res = NULL;
+  int r = respond(msg, payload, NULL, NULL, &res);
+
+  if (result != NULL)
+    *result = res;
+  else
+    cJSON_Delete(res);
+  return r;
+}

@@ -1,0 +1,50 @@
+/*
+ * network.h: the real-time socket of an SDK handle (internal).
+ *
+ * Socket.IO over a websocket (ws.c, eio.c) over a TCP/TLS stream (conn.c),
+ * driven on the SDK's loop: it connects to exp_sdk_network_host with the
+ * current token, reconnects after every new auth payload and, with
+ * exponential backoff and full jitter, after every loss.  It raises
+ * online/offline through exp_sdk_set_online.  What travels on the socket
+ * (subscribe, broadcast, subscribed) belongs to the channel layer, which
+ * registers for it with exp_network_set_events.
+ */
+#ifndef EXP_NETWORK_H
+#define EXP_NETWORK_H
+
+#include <cjson/cJSON.h>
+
+#include "exp.h"
+
+typedef struct exp_network exp_network;
+
+typedef struct exp_network_events {
+  /* The Socket.IO session is up (first connect and every reconnect): the
+   * server has forgotten every subscription, send them again here. */
+  void (*on_connected)(void *ud);
+  /* A server event.  arg is handed over (NULL when the event had none). */
+  void (*on_event)(void *ud, const char *name, cJSON *arg);
+} exp_network_events;
+
+/* Called by exp_start when the enable_network option is set: creates the
+ * network and attaches it to sdk (exp_sdk_attach_network). */
+int exp_network_attach(exp_sdk *sdk);
+
+/* The handle's network, NULL when the network is disabled. */
+exp_network *exp_network_of(exp_sdk *sdk);
+
+/* One listener of socket events (the channel layer); ev is copied. */
+void exp_network_set_events(exp_network *n, const exp_network_events *ev,
+                            void *ud);
+
+/* Emits event name with arg on the socket.  EXP_ENETWORK when not
+ * connected (the caller resends from on_connected). */
+int exp_network_send(exp_network *n, const char *name, const cJSON *arg);
+
+int exp_network_is_connected(const exp_network *n);
+
+/* The Engine.IO version of the current or next connection: the forced one,
+ * else 4 until a server refused it. */
+int exp_network_version(const exp_network *n);
+
+#endif

@@ -1,0 +1,69 @@
+// garbage_bus.js: a fake EXP server whose socket events are malformed on
+// purpose, for the channel layer's tests.  Anyone logs in (organization
+// "scala"); on every "subscribe" it answers with broken "subscribed" events
+// first, then the proper one, and then, for a channel named "garbage", sends
+// broken broadcasts followed by two good ones ({"good":1}, then one without
+// payload).  Usage: node garbage_bus.js; prints "listening <origin>".
+'use strict';
+
+const http = require('http');
+const { Server } = require('socket.io');
+
+let origin = '';
+
+function auth() {
+  return {
+    token: 'garbage-token',
+    expiration: Date.now() + 3600 * 1000,
+    restrictedToken: 'garbage-restricted',
+    api: { host: origin },
+    network: { host: origin },
+    identity: { type: 'user', organization: 'scala', uuid: 'user', username: 'u' },
+  };
+}
+
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const ok = req.url === '/api/auth/login' || req.url === '/api/auth/token';
+    const body = JSON.stringify(ok ? auth() : { code: 'not.found', message: 'No such route.' });
+    res.writeHead(ok ? 200 : 404, { 'Content-Type': 'application/json' });
+    res.end(body);
+  });
+});
+
+const io = new Server(server, { allowEIO3: true, transports: ['websocket'] });
+io.on('connection', (socket) => {
+  socket.on('subscribe', (ids) => {
+    socket.emit('subscribed', 'not an array');
+    socket.emit('subscribed', { ids });
+    socket.emit('subscribed');
+    socket.emit('subscribed', [1, null, {}, ['x'], 'unknown-id']);
+    socket.emit('subscribed', [42].concat(ids));
+    socket.emit('channels', ids);
+    socket.emit('unheard-of', 1, 2, 3);
+    if (!Array.isArray(ids)) return;
+    for (const id of ids) {
+      const name = JSON.parse(Buffer.from(String(id), 'base64').toString())[1];
+      if (name !== 'garbage') continue;
+      socket.emit('broadcast');
+      socket.emit('broadcast', 'a string');
+      socket.emit('broadcast', 42);
+      socket.emit('broadcast', [id, 'e']);
+      socket.emit('broadcast', {});
+      socket.emit('broadcast', { id: 7, name: 'e', channel: id, payload: 1 });
+      socket.emit('broadcast', { id: 'x', name: 7, channel: id, payload: 1 });
+      socket.emit('broadcast', { id: 'x', name: 'e', channel: { id }, payload: 1 });
+      socket.emit('broadcast', { id: 'x', name: 'e', channel: 'other', payload: 1 });
+      socket.emit('broadcast', { id: 'x', name: 'other', channel: id, payload: 1 });
+      socket.emit('broadcast', { id: 'g1', name: 'e', channel: id, payload: { good: 1 }, extra: [1] });
+      socket.emit('broadcast', { id: 'g2', name: 'e', channel: id });
+    }
+  });
+});
+
+server.listen(0, '127.0.0.1', () => {
+  origin = `http://127.0.0.1:${server.address().port}`;
+  process.stdout.write(`listening ${origin}\n`);
+});
+process.on('SIGTERM', () => { io.close(); server.close(); process.exit(0); });
