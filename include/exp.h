@@ -548,11 +548,11 @@ EXP_EXTERN exp_channel *exp_get_channel(exp_sdk *sdk, const char *name,
  * the document lacks what the name needs (EXP_EOPTIONS). */
 EXP_EXTERN exp_channel *exp_resource_channel(const exp_resource *res,
                                              int flags);
-/* Lent, valid while the channel lives.  The wire id is what the socket
+/* Lent, valid while the channel lives.  The id is what the socket
  * and exp_message_channel name it by: standard base64 of the JSON
  * ["<organization>","<name>",<system 0|1>,<consumer 0|1>]. */
 EXP_EXTERN const char *exp_channel_name(const exp_channel *ch);
-EXP_EXTERN const char *exp_channel_wire_id(const exp_channel *ch);
+EXP_EXTERN const char *exp_channel_id(const exp_channel *ch);
 EXP_EXTERN int exp_channel_flags(const exp_channel *ch);
 /* NULL is allowed. */
 EXP_EXTERN void exp_channel_free(exp_channel *ch);
@@ -633,7 +633,7 @@ EXP_EXTERN size_t exp_listener_queued(const exp_listener *l);
 EXP_EXTERN void exp_listener_cancel(exp_listener *l);
 
 /* A received broadcast.  Lent, valid while the message lives: the event
- * name, the channel's wire id, the broadcast's id, and the payload (JSON
+ * name, the channel's id, the broadcast's id, and the payload (JSON
  * null when the broadcast had none), which the application may change. */
 EXP_EXTERN const char *exp_message_name(const exp_message *msg);
 EXP_EXTERN const char *exp_message_channel(const exp_message *msg);

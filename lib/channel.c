@@ -36,8 +36,8 @@ exp_channel *exp_get_channel(exp_sdk *sdk, const char *name, int flags) {
   }
   if ((bus = exp_bus_of(sdk)) == NULL)
     return NULL;
-  r = exp_channel_id(org, name, (flags & EXP_CHANNEL_SYSTEM) != 0,
-                     (flags & EXP_CHANNEL_CONSUMER) != 0, &id);
+  r = exp_channel_id_encode(org, name, (flags & EXP_CHANNEL_SYSTEM) != 0,
+                            (flags & EXP_CHANNEL_CONSUMER) != 0, &id);
   if (r != 0) {
     exp_sdk_error(sdk, r, 0, NULL,
                   r == EXP_ENOMEM ? "out of memory"
@@ -76,7 +76,7 @@ const char *exp_channel_name(const exp_channel *ch) {
   return ch != NULL ? ch->name : NULL;
 }
 
-const char *exp_channel_wire_id(const exp_channel *ch) {
+const char *exp_channel_id(const exp_channel *ch) {
   return ch != NULL ? ch->id : NULL;
 }
 

@@ -112,8 +112,8 @@ static char *write_escaped(char *o, const char *s) {
   return o;
 }
 
-int exp_channel_id(const char *organization, const char *name, int system,
-                   int consumer, char **out) {
+int exp_channel_id_encode(const char *organization, const char *name,
+                          int system, int consumer, char **out) {
   char stack[512], *json = stack, *o, *id;
   size_t org_len, name_len, json_len, id_size, written;
   *out = NULL;

@@ -12,7 +12,7 @@
 /* *out: the NUL-terminated id, malloc'd, freed by the caller.  Returns 0,
  * EXP_EOPTIONS when organization or name is NULL or not valid UTF-8, or
  * EXP_ENOMEM. */
-int exp_channel_id(const char *organization, const char *name, int system,
-                   int consumer, char **out);
+int exp_channel_id_encode(const char *organization, const char *name,
+                          int system, int consumer, char **out);
 
 #endif

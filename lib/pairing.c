@@ -17,7 +17,7 @@ static char *wanted_id(exp_sdk *sdk) {
   if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(identity, "isPairing")) ||
       org == NULL)
     return NULL;
-  if (exp_channel_id(org, "pairing", 1, 0, &id) != 0)
+  if (exp_channel_id_encode(org, "pairing", 1, 0, &id) != 0)
     exp_logf(&sdk->log, EXP_LOG_ERROR,
              "pairing: no channel for organization \"%.80s\"", org);
   return id;

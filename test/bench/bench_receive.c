@@ -100,7 +100,7 @@ static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
   }
   b->listeners[b->listening++] = l;
   if (b->listening == b->extra + 1) {
-    printf("{\"ready\":\"%s\"}\n", exp_channel_wire_id(b->ch));
+    printf("{\"ready\":\"%s\"}\n", exp_channel_id(b->ch));
     fflush(stdout);
   }
 }

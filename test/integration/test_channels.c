@@ -176,20 +176,20 @@ static void test_channels(void) {
 
   sdk = make(&loop, USER);
   ch = exp_get_channel(sdk, "test", 0);
-  CHECK_STR(exp_channel_wire_id(ch), "WyJzY2FsYSIsInRlc3QiLDAsMF0=");
+  CHECK_STR(exp_channel_id(ch), "WyJzY2FsYSIsInRlc3QiLDAsMF0=");
   CHECK_STR(exp_channel_name(ch), "test");
   CHECK_INT(exp_channel_flags(ch), 0);
   exp_channel_free(ch);
   ch = exp_get_channel(sdk, "test", EXP_CHANNEL_SYSTEM);
-  CHECK_STR(exp_channel_wire_id(ch), "WyJzY2FsYSIsInRlc3QiLDEsMF0=");
+  CHECK_STR(exp_channel_id(ch), "WyJzY2FsYSIsInRlc3QiLDEsMF0=");
   exp_channel_free(ch);
   ch = exp_get_channel(sdk, "test", EXP_CHANNEL_CONSUMER);
-  CHECK_STR(exp_channel_wire_id(ch), "WyJzY2FsYSIsInRlc3QiLDAsMV0=");
+  CHECK_STR(exp_channel_id(ch), "WyJzY2FsYSIsInRlc3QiLDAsMV0=");
   CHECK_INT(exp_channel_flags(ch), EXP_CHANNEL_CONSUMER);
   exp_channel_free(ch);
   /* Non-ASCII travels as raw UTF-8, as the JavaScript SDK sends it. */
   ch = exp_get_channel(sdk, "caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80", 0);
-  CHECK_STR(exp_channel_wire_id(ch),
+  CHECK_STR(exp_channel_id(ch),
             "WyJzY2FsYSIsImNhZsOpIOKYgyDwn5iAIiwwLDBd");
   exp_channel_free(ch);
 
@@ -202,7 +202,7 @@ static void test_channels(void) {
   CHECK_INT(exp_last_error(sdk)->code, EXP_EOPTIONS);
   CHECK(exp_get_channel(NULL, "x", 0) == NULL);
   exp_channel_free(NULL);
-  CHECK(exp_channel_wire_id(NULL) == NULL);
+  CHECK(exp_channel_id(NULL) == NULL);
 
   /* Resources name their channels. */
   CHECK_INT(exp_get_resource_wait(sdk, EXP_DEVICE, "test-uuid", &res), 0);
@@ -256,7 +256,7 @@ static void test_queue_roundtrip(void) {
   cJSON_Delete(p); /* copied by the call */
   CHECK_INT(exp_listener_wait(l, 5000, &msg), 0);
   CHECK_STR(exp_message_name(msg), "ping");
-  CHECK_STR(exp_message_channel(msg), exp_channel_wire_id(uch));
+  CHECK_STR(exp_message_channel(msg), exp_channel_id(uch));
   CHECK(exp_message_id(msg) != NULL && exp_message_id(msg)[0] != '\0');
   CHECK_INT(payload_int(msg, "n"), 7);
   answer = cJSON_CreateString("pong");

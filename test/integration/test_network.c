@@ -246,7 +246,7 @@ static void check_delays(void) {
 
 static char *test_channel(void) {
   char *id = NULL;
-  CHECK_INT(exp_channel_id("scala", "network-test", 0, 0, &id), 0);
+  CHECK_INT(exp_channel_id_encode("scala", "network-test", 0, 0, &id), 0);
   return id;
 }
 

@@ -118,7 +118,7 @@ static int run_listeners(peer *p, exp_channel *ch, const char *event,
     rc = exp_last_error(p->sdk)->code;
   if (rc == 0) {
     ready = cJSON_CreateObject();
-    cJSON_AddStringToObject(ready, "ready", exp_channel_wire_id(ch));
+    cJSON_AddStringToObject(ready, "ready", exp_channel_id(ch));
     print_json(ready);
     for (int t = 0;
          t < 2000 && rc == 0 && !p->failed &&
@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
     return fail(p.sdk, exp_last_error(p.sdk)->code);
 
   if (strcmp(argv[3], "id") == 0) {
-    printf("%s\n", exp_channel_wire_id(ch));
+    printf("%s\n", exp_channel_id(ch));
   } else if (strcmp(argv[3], "broadcast") == 0 && argc == 9) {
     cJSON *payload = cJSON_Parse(argv[7]), *responses = NULL, *j;
     rc = exp_broadcast_wait(ch, argv[6], payload, strtoull(argv[8], NULL, 10),

@@ -11,7 +11,7 @@
 static void check_id(const char *org, const char *name, int sys, int cons,
                      const char *want) {
   char *id = (char *)"unset";
-  CHECK_INT(exp_channel_id(org, name, sys, cons, &id), 0);
+  CHECK_INT(exp_channel_id_encode(org, name, sys, cons, &id), 0);
   CHECK_STR(id, want);
   free(id);
 }
@@ -59,7 +59,7 @@ static void test_long(void) {
   name[601] = '\0';
   snprintf(json, sizeof(json), "[\"scala\",\"%.600s\\\"\",0,1]", name);
   CHECK_INT(strlen(json), 618);
-  CHECK_INT(exp_channel_id("scala", name, 0, 1, &id), 0);
+  CHECK_INT(exp_channel_id_encode("scala", name, 0, 1, &id), 0);
   CHECK(id != NULL);
   if (id == NULL)
     return;
@@ -76,7 +76,7 @@ static void test_long(void) {
 
 static void check_bad(const char *org, const char *name) {
   char *id = (char *)"unset";
-  CHECK_INT(exp_channel_id(org, name, 0, 0, &id), EXP_EOPTIONS);
+  CHECK_INT(exp_channel_id_encode(org, name, 0, 0, &id), EXP_EOPTIONS);
   CHECK(id == NULL);
 }
 
