@@ -396,6 +396,10 @@ int exp_conn_write(exp_conn *c, const char *data, size_t len) {
   return r != 0 ? r : flush(c);
 }
 
+size_t exp_conn_backlog(const exp_conn *c) {
+  return c->tcp_closed ? 0 : c->tcp.write_queue_size;
+}
+
 void exp_conn_close(exp_conn *c, void (*on_close)(void *ud)) {
   c->on_close = on_close;
   /* Best effort: a small write goes out at once, before the close. */

@@ -48,6 +48,10 @@ int exp_conn_open(uv_loop_t *loop, const char *host, uint16_t port,
  * failure is reported by on_end. */
 int exp_conn_write(exp_conn *c, const char *data, size_t len);
 
+/* Bytes written but not yet taken by the socket (the peer does not read
+ * them fast enough). */
+size_t exp_conn_backlog(const exp_conn *c);
+
 /* Stops all callbacks at once, sends a TLS close_notify when connected,
  * and closes the socket; on_close(ud) runs when libuv has released
  * everything (on_close may be NULL). */

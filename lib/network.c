@@ -18,6 +18,10 @@
  * connection at once does not get hammered. */
 #define FLOOR_MS 50
 
+/* What we write is small (subscribes, pongs): a backlog this large means a
+ * server that sends and does not read, which would make it grow forever. */
+#define MAX_BACKLOG (1024 * 1024)
+
 typedef enum phase {
   IDLE,     /* no token yet */
   WAITING,  /* the timer counts down to the next attempt */
@@ -93,8 +97,9 @@ static void on_timer_closed(uv_handle_t *h) {
   maybe_free(n);
 }
 
-/* Writes what the websocket has for the peer: 0 or exp_conn_write's
- * error.  Before the stream is up the output waits (the upgrade). */
+/* Writes what the websocket has for the peer: 0, exp_conn_write's error,
+ * or EXP_ETOOBIG when the peer leaves MAX_BACKLOG unread.  Before the
+ * stream is up the output waits (the upgrade). */
 static int flush_ws(exp_network *n) {
   size_t len;
   char *out;
@@ -104,9 +109,16 @@ static int flush_ws(exp_network *n) {
   out = exp_ws_take_output(n->ws, &len);
   if (out == NULL)
     return 0;
-  r = exp_conn_write(n->conn, out, len);
+  r = exp_conn_backlog(n->conn) > MAX_BACKLOG
+          ? EXP_ETOOBIG
+          : exp_conn_write(n->conn, out, len);
   free(out);
   return r;
+}
+
+/* Why flush_ws failed, for the log. */
+static const char *send_failure(int r, const char *what) {
+  return r == EXP_ETOOBIG ? "the server does not read what it is sent" : what;
 }
 
 /* Ends the session, if any: a websocket close first when polite, else
@@ -303,13 +315,15 @@ static void refused(exp_network *n) {
 
 static void on_connect(void *ud, int err, const char *msg) {
   exp_network *n = ud;
+  int r;
   if (err != 0) {
     lose(n, EXP_LOG_WARN, 0, "%s", msg);
     return;
   }
   n->conn_open = 1;
-  if (flush_ws(n) != 0)
-    lose(n, EXP_LOG_WARN, 0, "sending the websocket upgrade failed");
+  if ((r = flush_ws(n)) != 0)
+    lose(n, EXP_LOG_WARN, 0, "%s",
+         send_failure(r, "sending the websocket upgrade failed"));
 }
 
 static void on_end(void *ud, int err, const char *msg) {
@@ -342,8 +356,9 @@ static void on_data(void *ud, const char *data, size_t len) {
     return;
   }
   if (r == 0) {
-    if (flush_ws(n) != 0)
-      lose(n, EXP_LOG_WARN, 0, "sending to the server failed");
+    if ((r = flush_ws(n)) != 0)
+      lose(n, EXP_LOG_WARN, 0, "%s",
+           send_failure(r, "sending to the server failed"));
     else
       arm(n);
     return;
@@ -432,6 +447,7 @@ static int on_text(void *ud, const char *msg, size_t len) {
 static void on_timer(uv_timer_t *t) {
   exp_network *n = t->data;
   exp_eio_out out;
+  int r;
 
   if (n->phase == WAITING) {
     start_session(n);
@@ -446,9 +462,9 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   if (out.send != NULL &&
-      (exp_ws_send_text(n->ws, out.send, out.send_len) != 0 ||
-       flush_ws(n) != 0)) {
-    lose(n, EXP_LOG_WARN, 0, "sending a ping failed");
+      ((r = exp_ws_send_text(n->ws, out.send, out.send_len)) != 0 ||
+       (r = flush_ws(n)) != 0)) {
+    lose(n, EXP_LOG_WARN, 0, "%s", send_failure(r, "sending a ping failed"));
     return;
   }
   arm(n);

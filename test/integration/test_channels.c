@@ -189,8 +189,7 @@ static void test_channels(void) {
   exp_channel_free(ch);
   /* Non-ASCII travels as raw UTF-8, as the JavaScript SDK sends it. */
   ch = exp_get_channel(sdk, "caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80", 0);
-  CHECK_STR(exp_channel_id(ch),
-            "WyJzY2FsYSIsImNhZsOpIOKYgyDwn5iAIiwwLDBd");
+  CHECK_STR(exp_channel_id(ch), "WyJzY2FsYSIsImNhZsOpIOKYgyDwn5iAIiwwLDBd");
   exp_channel_free(ch);
 
   CHECK(exp_get_channel(sdk, NULL, 0) == NULL);
@@ -1092,6 +1091,101 @@ static void test_stop(void) {
   close_loop(&loop);
 }
 
+/* On a private loop: a callback stops the handle while a queue listener of
+ * the same route has a next pending (it completes once, EXP_ECANCELLED)
+ * and another listen was started (it completes once either way). */
+static void test_stop_private(void) {
+  exp_sdk *user = make(NULL, USER), *device = make(NULL, DEVICE);
+  exp_channel *uch = exp_get_channel(user, "chan-stop-private", 0);
+  exp_channel *dch = exp_get_channel(device, "chan-stop-private", 0);
+  exp_channel *other = exp_get_channel(device, "chan-stop-private-2", 0);
+  exp_listen_opts slow = {0, 0, 60000};
+  exp_listener *q, *cb_l;
+  listen_res lr = {0}, pending = {0};
+  next_res nx = {0};
+  stop_ctx a = {0};
+  int r = 0;
+
+  CHECK_INT(exp_listen(dch, "p", NULL, stop_in_cb, &a, on_listen, &lr), 0);
+  run_until(device, &lr.n, 1, 5000);
+  cb_l = lr.l;
+  q = listen_q(dch, "p", NULL);
+  CHECK_INT(exp_listener_next(q, 60000, on_next, &nx), 0);
+  CHECK_INT(exp_listen(other, "p", &slow, NULL, NULL, on_listen, &pending), 0);
+  CHECK_INT(exp_broadcast_wait(uch, "p", NULL, 0, NULL), 0);
+  for (int i = 0; i < 500 && r == 0; i++)
+    r = exp_sleep(device, 10);
+  CHECK_INT(r, EXP_ECANCELLED);
+  CHECK_INT(a.n, 1);
+  CHECK_INT(nx.n, 1);
+  CHECK_INT(nx.status, EXP_ECANCELLED);
+  CHECK_INT(pending.n, 1);
+  CHECK(pending.status == EXP_ECANCELLED || pending.status == 0);
+  exp_listener_cancel(pending.l);
+  exp_listener_cancel(cb_l);
+  exp_listener_cancel(q);
+  exp_channel_free(dch);
+  exp_channel_free(other);
+  exp_channel_free(uch);
+  exp_stop(user);
+}
+
+/* A callback cancels itself and the route's last listener, then listens
+ * again on the same route while the broadcast is still being delivered. */
+typedef struct relisten_ctx {
+  exp_channel *ch;
+  exp_listener *other;
+  listen_res again;
+  int n;
+} relisten_ctx;
+
+static void relisten_cb(exp_sdk *sdk, exp_listener *l, exp_message *msg,
+                        void *ud) {
+  relisten_ctx *c = ud;
+  EXP_UNUSED(sdk);
+  c->n++;
+  exp_message_free(msg);
+  exp_listener_cancel(l);
+  exp_listener_cancel(c->other);
+  CHECK_INT(exp_listen(c->ch, "rl", NULL, NULL, NULL, on_listen, &c->again), 0);
+}
+
+static void test_relisten(void) {
+  uv_loop_t loop;
+  exp_sdk *user, *device;
+  exp_channel *uch, *dch;
+  exp_listener *last;
+  exp_message *msg = NULL;
+  listen_res lr = {0};
+  relisten_ctx c = {0};
+
+  uv_loop_init(&loop);
+  user = make(&loop, USER);
+  device = make(&loop, DEVICE);
+  uch = exp_get_channel(user, "chan-relisten", 0);
+  dch = exp_get_channel(device, "chan-relisten", 0);
+  c.ch = dch;
+  CHECK_INT(exp_listen(dch, "rl", NULL, relisten_cb, &c, on_listen, &lr), 0);
+  run_until(device, &lr.n, 1, 5000);
+  last = listen_q(dch, "rl", NULL);
+  c.other = last;
+  CHECK_INT(exp_broadcast_wait(uch, "rl", NULL, 0, NULL), 0);
+  run_until(device, &c.again.n, 1, 5000);
+  CHECK_INT(c.n, 1);
+  CHECK_INT(c.again.status, 0);
+  CHECK_INT(exp_broadcast_wait(uch, "rl", NULL, 0, NULL), 0);
+  CHECK_INT(exp_listener_wait(c.again.l, 5000, &msg), 0);
+  CHECK_STR(exp_message_name(msg), "rl");
+  exp_message_free(msg);
+  CHECK_INT(c.n, 1);
+  exp_listener_cancel(c.again.l);
+  exp_channel_free(uch);
+  exp_channel_free(dch);
+  exp_stop(user);
+  exp_stop(device);
+  close_loop(&loop);
+}
+
 /* ------------------------------------------------- reconnect, pairing */
 
 typedef struct counter {
@@ -1286,6 +1380,8 @@ int main(int argc, char **argv) {
   RUN(test_deadlock);
   RUN(test_pairing);
   RUN(test_pairing_stop);
+  RUN(test_stop_private);
+  RUN(test_relisten);
   round_of(4);
   round_of(3);
   RUN(test_resubscribe);

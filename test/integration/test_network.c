@@ -561,6 +561,7 @@ static void test_peer_cases(void) {
       {"eio-close", "closed the Engine.IO session", 1},
       {"sio-disconnect", "disconnected the socket", 1},
       {"drop", "without a websocket close", 1},
+      {"deaf", "does not read", 1},
       {"connect-error", "refused the socket: Invalid token.", 0},
       {"forbidden", "refused the websocket: HTTP 403", 0},
       {"garbage-http", "websocket handshake", 0},

@@ -111,6 +111,15 @@ function serve(ws, sock, v3, c, first) {
       case 'eio-close': send('1'); break;
       case 'sio-disconnect': send('41'); break;
       case 'drop': setTimeout(() => sock.destroy(), 50); break;
+      case 'deaf': {
+        // Stops reading and floods pings: the pongs pile up on the client.
+        const ping = frame(0x89, 'p'.repeat(125));
+        const burst = Buffer.concat(Array(1000).fill(ping));
+        sock.pause();
+        for (let i = 0; i < 240; i++) sock.write(burst);
+        setTimeout(() => sock.destroy(), 8000);
+        break;
+      }
       default: break;
     }
   };
