@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # check.sh: the README's second command.  Installs what is missing, builds,
 # and runs every test twice: in a normal build and in one with address and
-# undefined-behaviour sanitizers (any report fails).  It also builds with
-# clang, warnings as errors, and runs the unit tests there.
+# undefined-behaviour sanitizers (any report fails).  The unit tests run once
+# more under valgrind, and once built with clang, warnings as errors.
 source "$(dirname "$0")/setup.sh"
 
 build_dir build-asan -Db_sanitize=address,undefined -Db_lundef=false
@@ -21,13 +21,18 @@ run() {
 run build
 run build-asan --no-suite interop --no-suite bench
 run build-clang --suite unit
+say "Testing build under valgrind (unit suite)"
+meson test -C build --suite unit --num-processes 2 --logbase valgrind \
+  --wrap='valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
+  || status=1
 
-# One closing tally over the three runs, in the plain form CI reads.
+# One closing tally over the four runs, in the plain form CI reads.
 node -e '
   const fs = require("fs");
   let pass = 0, fail = 0, skip = 0;
-  for (const d of process.argv.slice(1)) {
-    const f = d + "/meson-logs/testlog.json";
+  for (const arg of process.argv.slice(1)) {
+    const [d, base = "testlog"] = arg.split(":");
+    const f = d + "/meson-logs/" + base + ".json";
     if (!fs.existsSync(f)) continue;
     for (const line of fs.readFileSync(f, "utf8").split("\n")) {
       if (!line.trim()) continue;
@@ -38,5 +43,5 @@ node -e '
     }
   }
   console.log(`${pass} passed, ${fail} failed, ${skip} skipped`);
-' build build-asan build-clang
+' build build-asan build-clang build:valgrind
 exit $status
