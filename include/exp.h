@@ -298,6 +298,9 @@ EXP_EXTERN void exp_free(void *p);
  *   not a JSON object and a call that does not apply to the resource's kind
  *   give EXP_EOPTIONS at once, without a request.  A uuid the server does not
  *   have gives EXP_ENOTFOUND; an answer of the wrong shape EXP_EPROTOCOL.
+ *   Answers known without a request (a document that names no location, a
+ *   zone its location no longer has) come through the callback too, like
+ *   the server's.
  */
 
 typedef enum exp_kind {
@@ -392,8 +395,8 @@ EXP_EXTERN void exp_results_free(exp_results *rs);
 
 /* The device the SDK is logged in as, and its experience, location and
  * zones (an empty set when it has no location; its location or experience
- * when it has none: EXP_ENOTFOUND).  EXP_ENOTFOUND at once when not logged
- * in as a device, EXP_ERUNTIME before the first login. */
+ * when it has none: EXP_ENOTFOUND).  EXP_ENOTFOUND when not logged in as a
+ * device; EXP_ERUNTIME at once before the first login. */
 EXP_EXTERN int exp_current_device(exp_sdk *sdk, exp_resource_cb cb, void *ud);
 EXP_EXTERN int exp_current_device_wait(exp_sdk *sdk, exp_resource **out);
 EXP_EXTERN int exp_current_experience(exp_sdk *sdk, exp_resource_cb cb,
@@ -406,8 +409,9 @@ EXP_EXTERN int exp_current_zones_wait(exp_sdk *sdk, exp_results **out);
 
 /* A device's or thing's location (document "location.uuid") and zones: the
  * location's zones whose key the document lists in "location.zones", in the
- * location's order, all sharing one location.  EXP_ENOTFOUND at once when
- * the document names no location. */
+ * location's order, all sharing one location.  When the document names no
+ * location: EXP_ENOTFOUND for the location, an empty set of zones (status
+ * 0), without a request. */
 EXP_EXTERN int exp_resource_location(exp_resource *res, exp_resource_cb cb,
                                      void *ud);
 EXP_EXTERN int exp_resource_location_wait(exp_resource *res,
@@ -416,8 +420,8 @@ EXP_EXTERN int exp_resource_zones(exp_resource *res, exp_results_cb cb,
                                   void *ud);
 EXP_EXTERN int exp_resource_zones_wait(exp_resource *res, exp_results **out);
 
-/* A device's experience (document "experience.uuid"); EXP_ENOTFOUND when
- * the document names none. */
+/* A device's experience (document "experience.uuid"); EXP_ENOTFOUND,
+ * without a request, when the document names none. */
 EXP_EXTERN int exp_device_experience(exp_resource *device, exp_resource_cb cb,
                                      void *ud);
 EXP_EXTERN int exp_device_experience_wait(exp_resource *device,

@@ -26,7 +26,6 @@ static int current_uuid(exp_sdk *sdk, const char **uuid) {
 
 /* The current device's document arrived: go on to what it links to. */
 static void on_device(exp_resource_op *op, int status, cJSON *answer) {
-  exp_results *none;
   if (status != 0) {
     exp_resource_op_finish(op, status, NULL);
     return;
@@ -39,16 +38,29 @@ static void on_device(exp_resource_op *op, int status, cJSON *answer) {
   }
   status = exp_related_next(op, answer);
   cJSON_Delete(answer);
-  if (status == EXP_RELATED_NO_LOCATION) {
-    /* A device in no location is in no zone. */
-    none = exp_results_new(0);
-    if (none == NULL)
-      exp_resource_op_fail(op, EXP_ENOMEM, "out of memory");
-    else
-      exp_resource_op_finish(op, 0, none);
-  } else if (status != 0) {
+  if (status == EXP_RELATED_NONE)
+    exp_related_none(op, 0, NULL);
+  else if (status != 0)
     exp_resource_op_finish(op, status, NULL);
-  }
+}
+
+static int get_device(exp_resource_op *op, const char *uuid) {
+  return exp_resource_op_get(op, EXP_DEVICE, uuid,
+                             op->kind == EXP_DEVICE ? exp_resource_step_resource
+                                                    : on_device);
+}
+
+/* The login was not a device's when the call was made: report that from
+ * the loop, or, when a login since made it one, go on. */
+static void on_identity(exp_resource_op *op, int status, cJSON *answer) {
+  const char *uuid = NULL;
+  EXP_UNUSED(answer);
+  if (status == 0)
+    status = current_uuid(op->sdk, &uuid);
+  if (status == 0)
+    status = get_device(op, uuid);
+  if (status != 0)
+    exp_resource_op_finish(op, status, NULL);
 }
 
 static int start(exp_sdk *sdk, exp_kind target, exp_resource_cb_type cb_type,
@@ -56,14 +68,14 @@ static int start(exp_sdk *sdk, exp_kind target, exp_resource_cb_type cb_type,
   exp_resource_op *op;
   const char *uuid = NULL;
   int rc = current_uuid(sdk, &uuid);
-  if (rc != 0)
+  /* Before the first login there is nothing to ask; an identity that is no
+   * device's is an answer, which comes through the callback. */
+  if (rc == EXP_EOPTIONS || rc == EXP_ERUNTIME)
     return rc;
   op = exp_resource_op_new(sdk, target, NULL, cb_type, cb, ud);
   if (op == NULL)
     return EXP_ENOMEM;
-  rc = exp_resource_op_get(op, EXP_DEVICE, uuid,
-                           target == EXP_DEVICE ? exp_resource_step_resource
-                                                : on_device);
+  rc = rc == 0 ? get_device(op, uuid) : exp_resource_op_defer(op, on_identity);
   if (rc != 0)
     exp_resource_op_free(op);
   return rc;

@@ -52,7 +52,7 @@ static int valid_text(const char *s, int spaces) {
   return 1;
 }
 
-static int valid_header(const char *h) {
+int exp_http_header_valid(const char *h) {
   const char *colon = strchr(h, ':');
   size_t i;
   if (colon == NULL || colon == h)
@@ -67,8 +67,18 @@ int exp_http_write_request(const char *method, const char *target,
                            const char *host, const char *const *headers,
                            const char *body, size_t body_len, char **out,
                            size_t *out_len, char *msg, size_t msg_size) {
+  return exp_http_write_request_trusted(method, target, host, headers, NULL,
+                                        body, body_len, out, out_len, msg,
+                                        msg_size);
+}
+
+int exp_http_write_request_trusted(const char *method, const char *target,
+                                   const char *host, const char *const *headers,
+                                   const char *const *trusted, const char *body,
+                                   size_t body_len, char **out, size_t *out_len,
+                                   char *msg, size_t msg_size) {
   char clen[48] = "";
-  size_t n, i, len;
+  size_t n, i, len, ml, tl, hl;
   char *buf, *w;
 
   if (method == NULL || !valid_token(method)) {
@@ -83,16 +93,20 @@ int exp_http_write_request(const char *method, const char *target,
     fmt_msg(msg, msg_size, "invalid Host");
     return EXP_EOPTIONS;
   }
+  ml = strlen(method);
+  tl = strlen(target);
+  hl = strlen(host);
   /* Exact size first, so the request is one allocation and one write. */
-  n = strlen(method) + 1 + strlen(target) + sizeof(" HTTP/1.1\r\n") - 1 +
-      sizeof("Host: ") - 1 + strlen(host) + 2;
+  n = ml + 1 + tl + sizeof(" HTTP/1.1\r\n") - 1 + sizeof("Host: ") - 1 + hl + 2;
   for (i = 0; headers != NULL && headers[i] != NULL; i++) {
-    if (!valid_header(headers[i])) {
+    if (!exp_http_header_valid(headers[i])) {
       fmt_msg(msg, msg_size, "invalid header \"%.40s\"", headers[i]);
       return EXP_EOPTIONS;
     }
     n += strlen(headers[i]) + 2;
   }
+  for (i = 0; trusted != NULL && trusted[i] != NULL; i++)
+    n += strlen(trusted[i]) + 2;
   if (body != NULL) {
     snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", body_len);
     n += strlen(clen);
@@ -111,14 +125,18 @@ int exp_http_write_request(const char *method, const char *target,
     memcpy(w, (s), len);                                                       \
     w += len;                                                                  \
   } while (0)
-  PUT(method, strlen(method));
+  PUT(method, ml);
   PUT(" ", 1);
-  PUT(target, strlen(target));
+  PUT(target, tl);
   PUT(" HTTP/1.1\r\nHost: ", sizeof(" HTTP/1.1\r\nHost: ") - 1);
-  PUT(host, strlen(host));
+  PUT(host, hl);
   PUT("\r\n", 2);
   for (i = 0; headers != NULL && headers[i] != NULL; i++) {
     PUT(headers[i], strlen(headers[i]));
+    PUT("\r\n", 2);
+  }
+  for (i = 0; trusted != NULL && trusted[i] != NULL; i++) {
+    PUT(trusted[i], strlen(trusted[i]));
     PUT("\r\n", 2);
   }
   PUT(clen, strlen(clen));

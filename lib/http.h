@@ -21,6 +21,21 @@ int exp_http_write_request(const char *method, const char *target,
                            const char *body, size_t body_len, char **out,
                            size_t *out_len, char *msg, size_t msg_size);
 
+/* The same with a second list, trusted (NULL-terminated, or NULL): lines
+ * the caller made sure of with exp_http_header_valid once, such as one
+ * built per token rather than per request, written after headers without
+ * being checked again. */
+int exp_http_write_request_trusted(const char *method, const char *target,
+                                   const char *host, const char *const *headers,
+                                   const char *const *trusted, const char *body,
+                                   size_t body_len, char **out, size_t *out_len,
+                                   char *msg, size_t msg_size);
+
+/* Whether line is a header line the writer accepts: a token, ':', then
+ * visible ASCII or UTF-8 bytes, spaces and tabs (no CR, LF or other
+ * control byte). */
+int exp_http_header_valid(const char *line);
+
 /* Whether a comma-separated header value (Connection, Upgrade) lists token,
  * compared case-insensitively. */
 int exp_http_has_token(const char *value, const char *token);

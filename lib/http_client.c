@@ -418,75 +418,88 @@ static origin *find_origin(exp_http *h, const exp_url *u) {
   return o;
 }
 
-/* Whether the caller's headers already name this field. */
-static int has_header(const char *const *headers, const char *name) {
-  size_t n = strlen(name);
-  for (; headers != NULL && *headers != NULL; headers++)
-    if (strncasecmp(*headers, name, n) == 0 && (*headers)[n] == ':')
-      return 1;
-  return 0;
+enum { HAS_CONNECTION = 1, HAS_USER_AGENT = 2 };
+
+/* Which of the fields the client adds a list names already. */
+static unsigned named(const char *const *headers) {
+  unsigned found = 0;
+  for (; headers != NULL && *headers != NULL; headers++) {
+    const char *h = *headers;
+    if ((h[0] | 0x20) == 'c' && strncasecmp(h, "connection:", 11) == 0)
+      found |= HAS_CONNECTION;
+    else if ((h[0] | 0x20) == 'u' && strncasecmp(h, "user-agent:", 11) == 0)
+      found |= HAS_USER_AGENT;
+  }
+  return found;
 }
 
-/* The request's bytes: the caller's headers plus ours. */
+/* The request's bytes: the caller's headers plus ours, which are constants
+ * and go with the caller's trusted ones. */
 static int serialise(exp_http_req *r, const exp_http_request *q,
-                     const exp_url *u) {
+                     const exp_url *u, const char *target) {
   static const char ua[] = "User-Agent: exp-sdk-c/" EXP_VERSION_STRING;
   static const char ka[] = "Connection: keep-alive";
-  const char *stack[32], **all = stack, *body = q->body;
+  const char *stack[16], **trusted = stack, *body = q->body;
   size_t n = 0, i = 0;
+  unsigned found = named(q->headers) | named(q->trusted);
   int err;
-  while (q->headers != NULL && q->headers[n] != NULL)
+  while (q->trusted != NULL && q->trusted[n] != NULL)
     n++;
   if (n + 3 > EXP_ARRAY_SIZE(stack)) {
-    all = malloc((n + 3) * sizeof(*all));
-    if (all == NULL)
+    trusted = malloc((n + 3) * sizeof(*trusted));
+    if (trusted == NULL)
       return EXP_ENOMEM;
   }
   for (; i < n; i++)
-    all[i] = q->headers[i];
-  if (!has_header(q->headers, "connection"))
-    all[i++] = ka;
-  if (!has_header(q->headers, "user-agent"))
-    all[i++] = ua;
-  all[i] = NULL;
+    trusted[i] = q->trusted[i];
+  if (!(found & HAS_CONNECTION))
+    trusted[i++] = ka;
+  if (!(found & HAS_USER_AGENT))
+    trusted[i++] = ua;
+  trusted[i] = NULL;
   /* Servers may insist on a length for methods that carry a body. */
   if (body == NULL &&
       (strcmp(q->method, "POST") == 0 || strcmp(q->method, "PUT") == 0 ||
        strcmp(q->method, "PATCH") == 0))
     body = "";
-  err = exp_http_write_request(q->method, u->target, u->authority, all, body,
-                               body != NULL ? q->body_len : 0, &r->wire,
-                               &r->wire_len, r->msg, sizeof(r->msg));
-  if (all != stack)
-    free(all);
+  err = exp_http_write_request_trusted(q->method, target, u->authority,
+                                       q->headers, trusted, body,
+                                       body != NULL ? q->body_len : 0, &r->wire,
+                                       &r->wire_len, r->msg, sizeof(r->msg));
+  if (trusted != stack)
+    free(trusted);
   return err;
 }
 
 int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
                   void *ud, exp_http_req **out) {
   exp_http_req *r;
-  exp_url u;
+  exp_url parsed;
+  const exp_url *u = q->origin;
+  const char *target = q->target;
   int err;
   if (out != NULL)
     *out = NULL;
   if (h->closing)
     return EXP_ECANCELLED;
-  if (q->method == NULL || cb == NULL)
+  if (q->method == NULL || cb == NULL || (u != NULL && target == NULL))
     return EXP_EOPTIONS;
-  err = exp_url_parse(q->url, &u, NULL, 0);
-  if (err != 0)
-    return err;
-  r = calloc(1, sizeof(*r));
-  if (r == NULL) {
-    exp_url_free(&u);
-    return EXP_ENOMEM;
+  if (u == NULL) {
+    err = exp_url_parse(q->url, &parsed, NULL, 0);
+    if (err != 0)
+      return err;
+    u = &parsed;
+    target = parsed.target;
   }
-  err = serialise(r, q, &u);
-  if (err == 0 && (r->o = find_origin(h, &u)) == NULL)
+  r = calloc(1, sizeof(*r));
+  err = r == NULL ? EXP_ENOMEM : serialise(r, q, u, target);
+  if (err == 0 && (r->o = find_origin(h, u)) == NULL)
     err = EXP_ENOMEM;
-  exp_url_free(&u);
+  if (u == &parsed)
+    exp_url_free(&parsed);
   if (err != 0) {
-    free(r->wire);
+    if (r != NULL)
+      free(r->wire);
     free(r);
     return err;
   }

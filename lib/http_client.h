@@ -14,6 +14,8 @@
 
 #include <uv.h>
 
+#include "url.h"
+
 typedef struct exp_http exp_http;
 typedef struct exp_http_req exp_http_req;
 
@@ -40,10 +42,17 @@ typedef struct exp_http_response {
 typedef void (*exp_http_cb)(int err, const exp_http_response *res,
                             const char *msg, void *ud);
 
+/* Where a request goes is url, or, for a caller that sends many to one
+ * place, origin and target: origin parsed once (its scheme, host and port
+ * are used, not its target) and target the path and query. */
 typedef struct exp_http_request {
   const char *method;
   const char *url;            /* absolute http:// or https:// URL */
+  const exp_url *origin;      /* when not NULL, instead of url */
+  const char *target;         /* with origin: "/path?query" */
   const char *const *headers; /* "Name: value", NULL-terminated */
+  const char *const *trusted; /* more, checked by the caller: see
+                                 exp_http_write_request_trusted */
   const char *body;           /* copied; NULL for none */
   size_t body_len;
   uint64_t timeout_ms; /* 0: config default */
@@ -54,10 +63,10 @@ exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg, char *msg,
                        size_t msg_size);
 
 /* Starts a request.  Returns 0 and calls cb exactly once later, or returns
- * an error (bad URL or header: EXP_EOPTIONS; EXP_ENOMEM; EXP_ECANCELLED
- * from a callback run by exp_http_close) and never calls cb.  *out, when
- * given, lets the caller cancel until cb runs.  The client adds Host,
- * Content-Length (when body is set, and 0 for a POST, PUT or PATCH
+ * an error (bad URL, target or header: EXP_EOPTIONS; EXP_ENOMEM;
+ * EXP_ECANCELLED from a callback run by exp_http_close) and never calls cb.
+ * *out, when given, lets the caller cancel until cb runs.  The client adds
+ * Host, Content-Length (when body is set, and 0 for a POST, PUT or PATCH
  * without), Connection: keep-alive and User-Agent (unless given).
  * At most 6 connections per origin; further requests wait for one.  A
  * request whose reused keep-alive connection fails before any byte of the

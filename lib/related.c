@@ -27,18 +27,13 @@ static int zone_keys(exp_sdk *sdk, const cJSON *doc, cJSON **out) {
 }
 
 int exp_related_next(exp_resource_op *op, const cJSON *doc) {
-  const char *field = op->kind == EXP_EXPERIENCE ? "experience" : "location";
   const char *path =
       op->kind == EXP_EXPERIENCE ? "experience.uuid" : "location.uuid";
   const char *uuid = exp_resource_str_at(doc, path);
   int rc;
 
-  if (uuid == NULL || *uuid == '\0') {
-    if (op->kind == EXP_ZONE)
-      return EXP_RELATED_NO_LOCATION;
-    return exp_resource_fail(op->sdk, EXP_ENOTFOUND, "the document names no %s",
-                             field);
-  }
+  if (uuid == NULL || *uuid == '\0')
+    return EXP_RELATED_NONE;
   if (op->kind != EXP_ZONE)
     return exp_resource_op_get(op, op->kind, uuid, exp_resource_step_resource);
   if ((rc = zone_keys(op->sdk, doc, &op->keys)) != 0)
@@ -46,7 +41,24 @@ int exp_related_next(exp_resource_op *op, const cJSON *doc) {
   return exp_resource_op_get(op, EXP_LOCATION, uuid, exp_zone_step_location);
 }
 
-/* Starts what exp_related_next does for res's own document. */
+void exp_related_none(exp_resource_op *op, int status, cJSON *answer) {
+  exp_results *none;
+  EXP_UNUSED(answer);
+  if (status != 0) {
+    exp_resource_op_finish(op, status, NULL);
+  } else if (op->kind != EXP_ZONE) {
+    exp_resource_op_fail(op, EXP_ENOTFOUND, "the document names no %s",
+                         op->kind == EXP_EXPERIENCE ? "experience"
+                                                    : "location");
+  } else if ((none = exp_results_new(0)) == NULL) {
+    exp_resource_op_fail(op, EXP_ENOMEM, "out of memory");
+  } else {
+    exp_resource_op_finish(op, 0, none);
+  }
+}
+
+/* Starts what exp_related_next does for res's own document; when it names
+ * none, the answer is known, but comes from the loop like any other. */
 static int follow(exp_resource *res, unsigned kinds, exp_kind target,
                   exp_resource_cb_type cb_type, void (*cb)(void), void *ud) {
   exp_resource_op *op;
@@ -60,9 +72,8 @@ static int follow(exp_resource *res, unsigned kinds, exp_kind target,
   if (op == NULL)
     return EXP_ENOMEM;
   rc = exp_related_next(op, res->doc);
-  if (rc == EXP_RELATED_NO_LOCATION)
-    rc = exp_resource_fail(res->sdk, EXP_ENOTFOUND,
-                           "the document names no location");
+  if (rc == EXP_RELATED_NONE)
+    rc = exp_resource_op_defer(op, exp_related_none);
   if (rc != 0)
     exp_resource_op_free(op);
   return rc;

@@ -5,15 +5,19 @@
 
 #include "resource.h"
 
-/* Returned by exp_related_next when a device or thing has no location, so
- * no zones. */
-#define EXP_RELATED_NO_LOCATION 1
+/* Returned by exp_related_next when the document names no location (so no
+ * zones either) or no experience. */
+#define EXP_RELATED_NONE 1
 
 /* Starts the request for what op->kind names in doc, a device's or
  * thing's document: its location (EXP_LOCATION), experience
- * (EXP_EXPERIENCE) or zones (EXP_ZONE).  0 when started;
- * EXP_ENOTFOUND (error set) when doc names no such resource, except
- * EXP_RELATED_NO_LOCATION for zones; another error. */
+ * (EXP_EXPERIENCE) or zones (EXP_ZONE).  0 when started; EXP_RELATED_NONE
+ * when doc names none (nothing started: finish the op with
+ * exp_related_none); another error (set). */
 int exp_related_next(exp_resource_op *op, const cJSON *doc);
+
+/* A step finishing an op whose document named none: an empty set of zones
+ * (a device in no location is in no zone), else EXP_ENOTFOUND. */
+void exp_related_none(exp_resource_op *op, int status, cJSON *answer);
 
 #endif

@@ -491,6 +491,17 @@ int exp_resource_op_send(exp_resource_op *op, const char *method,
   return exp_request(op->sdk, &call, on_answer, op);
 }
 
+static void on_later(exp_sdk *sdk, int status, void *arg) {
+  exp_resource_op *op = arg;
+  EXP_UNUSED(sdk);
+  op->step(op, status, NULL);
+}
+
+int exp_resource_op_defer(exp_resource_op *op, exp_resource_step step) {
+  op->step = step;
+  return exp_sdk_defer(op->sdk, on_later, op);
+}
+
 void exp_resource_op_finish(exp_resource_op *op, int status, void *result) {
   exp_resource_op copy = *op;
   /* The op goes first: the callback may free what it references or stop
@@ -751,16 +762,30 @@ static int start_own(exp_resource *res, unsigned allowed, const char *what,
 
 #define ALL_KINDS 0xffu
 
+/* The save of a zone its location no longer has, from the loop. */
+static void step_zone_gone(exp_resource_op *op, int status, cJSON *answer) {
+  EXP_UNUSED(answer);
+  if (status == 0)
+    status = exp_resource_fail(op->sdk, EXP_ENOTFOUND,
+                               "the location has no zone \"%s\" any more",
+                               op->subject->key);
+  exp_resource_op_finish(op, status, NULL);
+}
+
 int exp_resource_save(exp_resource *res, exp_done_cb cb, void *ud) {
   const cJSON *body;
   if (res == NULL)
     return EXP_EOPTIONS;
   body = res->kind == EXP_ZONE ? res->location->doc : res->doc;
   /* A refresh may find the zone again; a save would not send it. */
-  if (res->kind == EXP_ZONE && zone_item(res) == NULL)
-    return exp_resource_fail(res->sdk, EXP_ENOTFOUND,
-                             "the location has no zone \"%s\" any more",
-                             res->key);
+  if (res->kind == EXP_ZONE && zone_item(res) == NULL) {
+    exp_resource_op *op =
+        exp_resource_op_new(res->sdk, res->kind, res, EXP_RESOURCE_CB_DONE,
+                            EXP_RESOURCE_CB(cb), ud);
+    if (op == NULL)
+      return EXP_ENOMEM;
+    return started(op, exp_resource_op_defer(op, step_zone_gone));
+  }
   if (res->kind == EXP_DATA) {
     body = cJSON_GetObjectItemCaseSensitive(res->doc, "value");
     if (!cJSON_IsObject(body))

@@ -140,6 +140,12 @@ int exp_resource_op_send(exp_resource_op *op, const char *method,
                          const char *path, const cJSON *query,
                          const cJSON *body, exp_resource_step step);
 
+/* Calls step(op, 0, NULL) from the loop instead of sending a request, for
+ * an op whose outcome is known now but may not be reported before the
+ * async call returns; step(op, EXP_ECANCELLED, NULL) when the SDK stops
+ * first (exp_sdk_defer).  On error (set) the op is left to the caller. */
+int exp_resource_op_defer(exp_resource_op *op, exp_resource_step step);
+
 /* Calls the op's callback with status and result (handed over: an
  * exp_resource, exp_results or cJSON by cb_type, NULL on error) and frees
  * the op. */

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "http.h"
 #include "url.h"
 
 typedef struct call {
@@ -75,51 +76,102 @@ static void fail_api(call *c, const exp_http_response *res) {
 static void on_answer(int err, const exp_http_response *res, const char *msg,
                       void *ud);
 
+static void free_cache(exp_rest_cache *k) {
+  exp_url_free(&k->api);
+  free(k->bearer);
+  k->bearer = NULL;
+  k->made = 0;
+}
+
+/* Makes sdk->rest for the current auth payload, so that calls neither parse
+ * the host nor build and check the Authorization line each time.  The token
+ * is checked here once: it comes from the server, and a byte that would
+ * break the request's framing is the server's fault. */
+static int make_cache(exp_sdk *sdk) {
+  static const char prefix[] = "Authorization: Bearer ";
+  exp_rest_cache *k = &sdk->rest;
+  const char *host = exp_auth_api_host(sdk->auth);
+  const char *token = exp_auth_token(sdk->auth);
+  size_t n;
+  char msg[200];
+  int r;
+
+  free_cache(k);
+  /* The host option was checked by exp_start: only the server's can fail. */
+  if (host == NULL)
+    host = exp_options_host(&sdk->opt);
+  r = exp_url_parse(host, &k->api, msg, sizeof(msg));
+  if (r == EXP_ENOMEM)
+    return exp_sdk_error(sdk, r, 0, NULL, "out of memory");
+  if (r == 0 && strchr(k->api.target, '?') != NULL) {
+    exp_url_free(&k->api);
+    snprintf(msg, sizeof(msg), "it has a query");
+    r = EXP_EPROTOCOL;
+  }
+  if (r != 0)
+    return exp_sdk_error(sdk, EXP_EPROTOCOL, 0, NULL,
+                         "the server's api.host is unusable: %s", msg);
+  n = strlen(k->api.target);
+  while (n > 0 && k->api.target[n - 1] == '/')
+    n--;
+  k->prefix_len = n;
+  n = strlen(token);
+  k->bearer = malloc(sizeof(prefix) + n);
+  if (k->bearer == NULL) {
+    free_cache(k);
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  }
+  memcpy(k->bearer, prefix, sizeof(prefix) - 1);
+  memcpy(k->bearer + sizeof(prefix) - 1, token, n + 1);
+  if (!exp_http_header_valid(k->bearer)) {
+    free_cache(k);
+    return exp_sdk_error(sdk, EXP_EPROTOCOL, 0, NULL,
+                         "the server's token has bytes a header cannot carry");
+  }
+  k->gen = exp_auth_gen(sdk->auth);
+  k->made = 1;
+  return 0;
+}
+
 /* Sends c with the current token.  On failure c is untouched and the error
  * is returned with exp_last_error set. */
 static int send_call(call *c) {
   exp_sdk *sdk = c->sdk;
-  const char *host = exp_auth_api_host(sdk->auth);
-  const char *token = exp_auth_token(sdk->auth);
-  const char *headers[4] = {NULL, "Accept: application/json", NULL, NULL};
+  exp_rest_cache *k = &sdk->rest;
+  const char *trusted[4] = {NULL, "Accept: application/json", NULL, NULL};
   exp_http_request req = {0};
-  char *url, *bearer;
-  size_t hl;
+  char *joined = NULL;
   int r;
 
-  if (host == NULL)
-    host = exp_options_host(&sdk->opt);
-  hl = strlen(host);
-  while (hl > 0 && host[hl - 1] == '/')
-    hl--;
-  url = malloc(hl + strlen(c->target) + 1);
-  bearer = malloc(strlen(token) + 32);
-  if (url == NULL || bearer == NULL) {
-    free(url);
-    free(bearer);
-    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  if ((!k->made || k->gen != exp_auth_gen(sdk->auth)) &&
+      (r = make_cache(sdk)) != 0)
+    return r;
+  req.target = c->target;
+  if (k->prefix_len > 0) {
+    joined = malloc(k->prefix_len + strlen(c->target) + 1);
+    if (joined == NULL)
+      return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+    memcpy(joined, k->api.target, k->prefix_len);
+    strcpy(joined + k->prefix_len, c->target);
+    req.target = joined;
   }
-  memcpy(url, host, hl);
-  strcpy(url + hl, c->target);
-  sprintf(bearer, "Authorization: Bearer %s", token);
-  headers[0] = bearer;
+  trusted[0] = k->bearer;
   if (c->body != NULL) {
-    headers[2] = "Content-Type: application/json";
+    trusted[2] = "Content-Type: application/json";
     req.body = c->body;
     req.body_len = strlen(c->body);
   }
   req.method = c->method;
-  req.url = url;
-  req.headers = headers;
+  req.origin = &k->api;
+  req.trusted = trusted;
   req.timeout_ms = c->timeout_ms;
   uv_update_time(sdk->loop);
   r = exp_http_send(sdk->http, &req, on_answer, c, &c->req);
-  free(url);
-  free(bearer);
+  free(joined);
   if (r != 0)
     return exp_sdk_error(sdk, r, 0, NULL, "could not send the request: %s",
                          exp_strerror(r));
-  c->gen = exp_auth_gen(sdk->auth);
+  c->gen = k->gen;
   exp_list_insert_tail(&sdk->calls, &c->node);
   return 0;
 }
@@ -211,7 +263,7 @@ void exp_rest_release(exp_sdk *sdk, const exp_auth_out *why) {
   }
 }
 
-void exp_rest_cancel_all(exp_sdk *sdk) {
+void exp_rest_stop(exp_sdk *sdk) {
   /* exp_http_cancel calls on_answer now, which unlinks the call. */
   while (!exp_list_empty(&sdk->calls))
     exp_http_cancel(EXP_CONTAINER_OF(sdk->calls.next, call, node)->req);
@@ -220,6 +272,24 @@ void exp_rest_cancel_all(exp_sdk *sdk) {
     exp_list_remove(&c->node);
     fail(c, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
   }
+  free_cache(&sdk->rest);
+}
+
+/* The request target: path and query.  A fragment is never sent: it is
+ * dropped, and the query follows what came before it. */
+static int with_query(const char *path, const cJSON *query, char **out,
+                      char *msg, size_t msg_size) {
+  const char *hash = strchr(path, '#');
+  char *bare;
+  int r;
+  if (hash == NULL)
+    return exp_url_with_query(path, query, out, msg, msg_size);
+  bare = exp_strndup(path, (size_t)(hash - path));
+  if (bare == NULL)
+    return EXP_ENOMEM;
+  r = exp_url_with_query(bare, query, out, msg, msg_size);
+  free(bare);
+  return r;
 }
 
 int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
@@ -252,7 +322,7 @@ int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
                       in->method);
     goto fail;
   }
-  r = exp_url_with_query(in->path, in->query, &c->target, msg, sizeof(msg));
+  r = with_query(in->path, in->query, &c->target, msg, sizeof(msg));
   if (r != 0) {
     exp_sdk_error(sdk, r, 0, NULL, "query: %s",
                   r == EXP_ENOMEM ? "out of memory" : msg);

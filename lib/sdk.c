@@ -17,6 +17,13 @@ struct exp_handler {
   int dead; /* removed during an emit; unlinked after it */
 };
 
+/* A function exp_sdk_defer runs later. */
+typedef struct later {
+  exp_list node; /* in sdk->later */
+  exp_sdk_later_cb fn;
+  void *arg;
+} later;
+
 /* An auth request in flight: which answer it is and to which send. */
 typedef struct auth_req {
   exp_sdk *sdk;
@@ -74,11 +81,14 @@ exp_sdk *exp_new(uv_loop_t *loop) {
   exp_list_init(&sdk->handlers);
   exp_list_init(&sdk->calls);
   exp_list_init(&sdk->parked);
+  exp_list_init(&sdk->later);
   sdk->err.message = sdk->err_message;
   uv_timer_init(loop, &sdk->auth_timer);
   uv_timer_init(loop, &sdk->pump_timer);
+  uv_idle_init(loop, &sdk->later_idle);
   sdk->auth_timer.data = sdk;
   sdk->pump_timer.data = sdk;
+  sdk->later_idle.data = sdk;
   return sdk;
 }
 
@@ -125,6 +135,63 @@ int exp_sdk_can_wait(exp_sdk *sdk) {
                          "a blocking call from inside an SDK callback would "
                          "never return; use the async form");
   return 0;
+}
+
+/* Runs the functions deferred before this pass; those deferred meanwhile
+ * wait for the next (an idle handle keeps the loop from blocking until
+ * then). */
+static void on_later(uv_idle_t *idle) {
+  exp_sdk *sdk = idle->data;
+  exp_list *last = sdk->later.prev;
+  int more = 1;
+
+  while (more && !exp_list_empty(&sdk->later) &&
+         sdk->state == EXP_SDK_STARTED) {
+    later *l = EXP_CONTAINER_OF(sdk->later.next, later, node);
+    exp_sdk_later_cb fn = l->fn;
+    void *arg = l->arg;
+    more = &l->node != last;
+    exp_list_remove(&l->node);
+    free(l);
+    exp_sdk_enter(sdk);
+    fn(sdk, 0, arg);
+    /* Stopping: the teardown cancels the rest, or has already. */
+    if (exp_sdk_leave(sdk))
+      return;
+  }
+  if (exp_list_empty(&sdk->later))
+    uv_idle_stop(idle);
+}
+
+int exp_sdk_defer(exp_sdk *sdk, exp_sdk_later_cb fn, void *arg) {
+  later *l;
+  if (sdk->state != EXP_SDK_STARTED)
+    return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL, "%s",
+                         sdk->state == EXP_SDK_NEW
+                             ? "this needs exp_start first"
+                             : "the SDK is stopping");
+  l = malloc(sizeof(*l));
+  if (l == NULL)
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  l->fn = fn;
+  l->arg = arg;
+  exp_list_insert_tail(&sdk->later, &l->node);
+  uv_idle_start(&sdk->later_idle, on_later);
+  return 0;
+}
+
+/* Calls every deferred function with EXP_ECANCELLED (they cannot defer
+ * more: the handle is stopping). */
+static void cancel_later(exp_sdk *sdk) {
+  while (!exp_list_empty(&sdk->later)) {
+    later *l = EXP_CONTAINER_OF(sdk->later.next, later, node);
+    exp_sdk_later_cb fn = l->fn;
+    void *arg = l->arg;
+    exp_list_remove(&l->node);
+    free(l);
+    exp_sdk_error(sdk, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
+    fn(sdk, EXP_ECANCELLED, arg);
+  }
 }
 
 static void on_pump_timer(uv_timer_t *t) {
@@ -593,8 +660,9 @@ static void teardown(exp_sdk *sdk) {
   /* Callbacks run from here are inside the SDK: a nested exp_stop is a
    * no-op, a _wait refused. */
   sdk->depth++;
-  exp_rest_cancel_all(sdk);
+  exp_rest_stop(sdk);
   exp_bus_stop(sdk);
+  cancel_later(sdk);
   complete_start(sdk, EXP_ECANCELLED, NULL);
   sdk->depth--;
   if (sdk->http != NULL)
@@ -608,9 +676,10 @@ static void teardown(exp_sdk *sdk) {
   }
   exp_list_init(&sdk->handlers);
   exp_options_free(&sdk->opt);
-  sdk->closing = 2;
+  sdk->closing = 3;
   uv_close((uv_handle_t *)&sdk->auth_timer, on_closed);
   uv_close((uv_handle_t *)&sdk->pump_timer, on_closed);
+  uv_close((uv_handle_t *)&sdk->later_idle, on_closed);
   if (own) {
     uv_run(sdk->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(sdk->loop) != 0)

@@ -37,11 +37,23 @@
 #include "http_client.h"
 #include "log.h"
 #include "options.h"
+#include "url.h"
 
 typedef struct exp_net_ops {
   void (*auth)(void *net, const cJSON *auth);
   void (*stop)(void *net);
 } exp_net_ops;
+
+/* What every REST call sends, made once per auth payload (rest.c): the
+ * API host parsed, and the Authorization line with the token checked. */
+typedef struct exp_rest_cache {
+  int made;          /* the fields hold a payload's */
+  unsigned gen;      /* exp_auth_gen of that payload */
+  exp_url api;       /* the API host */
+  size_t prefix_len; /* of api.target without its trailing '/': a path
+                        the host puts before every call's */
+  char *bearer;      /* "Authorization: Bearer <token>" */
+} exp_rest_cache;
 
 typedef enum exp_sdk_state {
   EXP_SDK_NEW,     /* options may be set */
@@ -71,6 +83,8 @@ struct exp_sdk {
   exp_auth_machine *auth;
   uv_timer_t auth_timer; /* refresh and retry */
   uv_timer_t pump_timer; /* deadline of a _wait */
+  uv_idle_t later_idle;  /* runs the deferred functions */
+  exp_list later;        /* deferred functions not run yet */
 
   exp_done_cb start_cb; /* NULL once completed */
   void *start_ud;
@@ -85,6 +99,7 @@ struct exp_sdk {
   int emitting;        /* exp_sdk_emit on the stack: exp_off defers unlink */
   exp_list calls;      /* REST calls on the wire (rest.c) */
   exp_list parked;     /* REST calls waiting for a token (rest.c) */
+  exp_rest_cache rest; /* rest.c */
   struct exp_bus *bus; /* real-time channels (bus.c), made on first use */
 };
 
@@ -102,6 +117,16 @@ int exp_sdk_pump(exp_sdk *sdk, const int *done, uint64_t timeout_ms);
 /* 0, or EXP_EDEADLOCK (with exp_last_error) when a _wait may not run the
  * loop now: inside a callback, or inside another _wait. */
 int exp_sdk_can_wait(exp_sdk *sdk);
+
+/* Completion without a request, for an async call whose outcome is known at
+ * once but which may not call back before it returns: fn(sdk, 0, arg) runs
+ * from the loop, inside exp_sdk_enter/leave, in the order deferred; when
+ * the SDK stops first, fn(sdk, EXP_ECANCELLED, arg) runs from the teardown
+ * instead, with exp_last_error saying so.  Exactly once either way.
+ * Returns 0, or EXP_ERUNTIME when the handle is not started or is
+ * stopping, or EXP_ENOMEM (exp_last_error set); fn is then never called. */
+typedef void (*exp_sdk_later_cb)(exp_sdk *sdk, int status, void *arg);
+int exp_sdk_defer(exp_sdk *sdk, exp_sdk_later_cb fn, void *arg);
 
 /* Performs the actions an auth machine input asked for. */
 void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o);
@@ -128,7 +153,7 @@ const char *exp_sdk_network_host(const exp_sdk *sdk);
 /* A new token (why->status 0: send the parked calls) or the failure to
  * get one (fail them with why's error). */
 void exp_rest_release(exp_sdk *sdk, const exp_auth_out *why);
-/* Completes every call with EXP_ECANCELLED. */
-void exp_rest_cancel_all(exp_sdk *sdk);
+/* Completes every call with EXP_ECANCELLED and frees the cache. */
+void exp_rest_stop(exp_sdk *sdk);
 
 #endif

@@ -384,6 +384,48 @@ static void test_echo(void) {
   finish(&loop, h);
 }
 
+/* A parsed origin and a target instead of a URL; trusted lines go as they
+ * are, and the caller's own Connection and User-Agent replace the
+ * client's; the origin's path is not the target. */
+static void test_origin_target(void) {
+  uv_loop_t loop;
+  exp_http *h = client(&loop, NULL);
+  result r = {0};
+  char u[160];
+  exp_url origin;
+  const char *hdrs[] = {"Accept: text/plain", NULL};
+  const char *trusted[] = {"X-Token: abc def", "user-agent: mine",
+                           "Connection: keep-alive", NULL};
+  exp_http_request q = {.method = "GET",
+                        .url = "ftp://not-used/",
+                        .origin = &origin,
+                        .target = "/echo?y=2",
+                        .headers = hdrs,
+                        .trusted = trusted};
+  const cJSON *hd;
+  CHECK_INT(exp_url_parse(plain(u, "/elsewhere"), &origin, NULL, 0), 0);
+  CHECK_INT(exp_http_send(h, &q, on_result, &r, NULL), 0);
+  run_until(&loop, &r.calls, 1);
+  CHECK_INT(r.status, 200);
+  hd = cJSON_GetObjectItem(r.json, "headers");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(r.json, "url")),
+            "/echo?y=2");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(hd, "x-token")),
+            "abc def");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(hd, "accept")),
+            "text/plain");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(hd, "user-agent")),
+            "mine");
+  result_free(&r);
+  /* A target is required with an origin, and checked. */
+  q.target = NULL;
+  CHECK_INT(exp_http_send(h, &q, on_result, &r, NULL), EXP_EOPTIONS);
+  q.target = "/a b";
+  CHECK_INT(exp_http_send(h, &q, on_result, &r, NULL), EXP_EOPTIONS);
+  exp_url_free(&origin);
+  finish(&loop, h);
+}
+
 static void test_chunked_and_eof(void) {
   uv_loop_t loop;
   exp_http *h = client(&loop, NULL);
@@ -789,6 +831,7 @@ int main(int argc, char **argv) {
   RUN(test_https_keep_alive);
   RUN(test_parallel);
   RUN(test_echo);
+  RUN(test_origin_target);
   RUN(test_chunked_and_eof);
   RUN(test_too_big);
   RUN(test_deadline);

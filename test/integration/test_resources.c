@@ -279,13 +279,18 @@ static void test_device_links(void) {
   CHECK_INT(exp_device_experience_wait(t, &exp), EXP_EOPTIONS);
   exp_resource_free(t);
 
-  /* A device in no location and no experience. */
+  /* A device in no location and no experience: in no zone. */
   CHECK_INT(exp_get_resource_wait(sdk, EXP_DEVICE, "test-device-3", &d3), 0);
   CHECK_INT(exp_resource_location_wait(d3, &loc), EXP_ENOTFOUND);
   CHECK(loc == NULL);
+  check_error(EXP_ENOTFOUND, 0, NULL, "location");
   CHECK_INT(exp_device_experience_wait(d3, &exp), EXP_ENOTFOUND);
-  CHECK_INT(exp_resource_zones_wait(d3, &zones), EXP_ENOTFOUND);
-  CHECK(zones == NULL);
+  check_error(EXP_ENOTFOUND, 0, NULL, "experience");
+  CHECK_INT(exp_resource_zones_wait(d3, &zones), 0);
+  CHECK(zones != NULL);
+  CHECK_INT(exp_results_count(zones), 0);
+  CHECK_INT(exp_results_total(zones), 0);
+  exp_results_free(zones);
   exp_resource_free(d3);
 }
 
@@ -699,6 +704,29 @@ static void on_async_results(exp_sdk *s, int status, exp_results *rs,
   on_async_step(st);
 }
 
+static void on_cancelled_results(exp_sdk *s, int status, exp_results *rs,
+                                 void *ud) {
+  async_state *st = ud;
+  EXP_UNUSED(s);
+  CHECK_INT(status, EXP_ECANCELLED);
+  CHECK(rs == NULL);
+  st->calls++;
+}
+
+/* The zones of a device in no location: an empty set, from the loop. */
+static void on_async_no_zones(exp_sdk *s, int status, exp_results *rs,
+                              void *ud) {
+  async_state *st = ud;
+  CHECK(s == st->sdk);
+  CHECK_INT(status, 0);
+  CHECK(!st->in_call);
+  st->calls++;
+  CHECK(rs != NULL);
+  CHECK_INT(exp_results_count(rs), 0);
+  exp_results_free(rs);
+  on_async_step(st);
+}
+
 static void on_async_resource(exp_sdk *s, int status, exp_resource *res,
                               void *ud) {
   async_state *st = ud;
@@ -709,6 +737,12 @@ static void on_async_resource(exp_sdk *s, int status, exp_resource *res,
     CHECK_INT(status, EXP_ENOTFOUND);
     CHECK(res == NULL);
     CHECK_INT(exp_last_error(s)->http_status, 404);
+  } else if (st->step == 11 || st->step == 12) {
+    /* Known without a request: no location, not logged in as a device. */
+    CHECK_INT(status, EXP_ENOTFOUND);
+    CHECK(res == NULL);
+    CHECK_INT(exp_last_error(s)->code, EXP_ENOTFOUND);
+    CHECK_INT(exp_last_error(s)->http_status, 0);
   } else {
     CHECK_INT(status, 0);
     CHECK(res != NULL);
@@ -757,8 +791,25 @@ static void on_async_step(async_state *st) {
   case 7:
     rc = exp_resource_delete(st->device, on_async_done, st);
     break;
+  case 8:
+    rc =
+        exp_get_resource(s, EXP_DEVICE, "test-device-3", on_async_resource, st);
+    break;
+  case 9:
+    rc = exp_resource_zones(st->device, on_async_no_zones, st);
+    break;
+  case 10:
+    rc = exp_resource_location(st->device, on_async_resource, st);
+    break;
+  case 11:
+    rc = exp_current_device(s, on_async_resource, st);
+    break;
   default:
+    /* A request and an answer known without one, both cancelled. */
     rc = exp_get_resource(s, EXP_DEVICE, "test-uuid", on_cancelled, st);
+    CHECK_INT(rc, 0);
+    rc = exp_resource_zones(st->device, on_cancelled_results, st);
+    CHECK_INT(rc, 0);
     exp_resource_free(st->device);
     st->device = NULL;
     st->in_call = 0;
@@ -786,8 +837,8 @@ static void test_async(void) {
   st.sdk = s;
   CHECK_INT(exp_start(s, on_async_started, &st), 0);
   uv_run(&loop, UV_RUN_DEFAULT);
-  CHECK_INT(st.step, 9);
-  CHECK_INT(st.calls, 9);
+  CHECK_INT(st.step, 13);
+  CHECK_INT(st.calls, 14);
   CHECK(st.device == NULL);
   CHECK_INT(uv_loop_close(&loop), 0);
 }

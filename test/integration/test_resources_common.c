@@ -78,7 +78,7 @@ static void on_fetched(int err, const exp_http_response *res, const char *msg,
 int rt_fetch(const char *url, int *status, char **body, size_t *len,
              char **content_type) {
   exp_http_config cfg = {NULL, 1, 1 << 20, 10000, 1};
-  exp_http_request req = {"GET", url, NULL, NULL, 0, 0};
+  exp_http_request req = {.method = "GET", .url = url};
   fetch f = {0};
   uv_loop_t loop;
   exp_http *h;

@@ -106,6 +106,52 @@ static void test_save(void) {
   exp_resource_free(r);
 }
 
+/* A handle logged in as username, whose payload the peer spoils. */
+static exp_sdk *login_as(const char *username) {
+  exp_sdk *s = rt_user_on(NULL, server.origin);
+  exp_set_str(s, EXP_OPT_USERNAME, username);
+  CHECK_INT(exp_start_wait(s, 10000), 0);
+  return s;
+}
+
+/* A token that would break the request's framing, and an API host that is
+ * no origin, are the server's errors: each call fails, nothing is sent. */
+static void test_bad_payload(void) {
+  static const char *const bad[] = {"bad-token", "ctl-token", "bad-host",
+                                    "query-host"};
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(bad); i++) {
+    exp_sdk *s = login_as(bad[i]);
+    cJSON *res = (cJSON *)&res;
+    for (int n = 0; n < 2; n++) {
+      CHECK_INT(exp_get_wait(s, "/api/devices/savable", NULL, &res),
+                EXP_EPROTOCOL);
+      CHECK(res == NULL);
+      CHECK_INT(exp_last_error(s)->code, EXP_EPROTOCOL);
+      CHECK(strstr(exp_last_error(s)->message, i < 2 ? "token" : "api.host") !=
+            NULL);
+    }
+    exp_stop(s);
+  }
+}
+
+/* An API host with a path: every call goes below it.  A fragment in a path
+ * is not sent, the query still is. */
+static void test_host_prefix(void) {
+  exp_sdk *s = login_as("prefix");
+  cJSON *q = rt_json("{\"a\":\"b c\"}");
+  cJSON *res = NULL;
+  CHECK_INT(exp_get_wait(s, "/api/devices/prefixed#frag", q, &res), 0);
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(res, "uuid")), "prefixed");
+  CHECK_STR(cJSON_GetStringValue(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(res, "query"), "a")),
+            "b c");
+  cJSON_Delete(res);
+  cJSON_Delete(q);
+  exp_stop(s);
+  CHECK_INT(exp_get_wait(sdk, "/api/devices/prefixed", NULL, &res),
+            EXP_ENOTFOUND);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s NODE PEER_JS\n", argv[0]);
@@ -123,6 +169,8 @@ int main(int argc, char **argv) {
   RUN(test_api_error);
   RUN(test_zones);
   RUN(test_save);
+  RUN(test_bad_payload);
+  RUN(test_host_prefix);
   exp_stop(sdk);
   refserver_stop(&server);
   return t_done();

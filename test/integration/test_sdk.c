@@ -686,6 +686,105 @@ static void test_app_loop(void) {
   CHECK_INT(uv_loop_close(&loop), 0);
 }
 
+/* ----------------------------------------------------- deferred functions */
+
+typedef struct later_log {
+  char order[32]; /* the tags of the calls, in order */
+  int status[8];  /* the status of each */
+  int n;
+  int refused;  /* calls in which a blocking call was refused */
+  int in_defer; /* set while exp_sdk_defer runs */
+  int stop_at;  /* the call that stops the SDK, 1-based; 0: none */
+  exp_sdk *sdk;
+} later_log;
+
+typedef struct later_item {
+  later_log *log;
+  char tag;
+  int again; /* defers another from inside */
+} later_item;
+
+static void on_later(exp_sdk *sdk, int status, void *arg) {
+  later_item *it = arg;
+  later_log *log = it->log;
+  CHECK(sdk == log->sdk);
+  CHECK(!log->in_defer);
+  CHECK(log->n < 8);
+  if (log->n >= 8)
+    return;
+  log->order[log->n] = it->tag;
+  log->status[log->n] = status;
+  log->n++;
+  if (status == EXP_ECANCELLED)
+    CHECK_INT(exp_last_error(sdk)->code, EXP_ECANCELLED);
+  if (exp_sdk_can_wait(sdk) == EXP_EDEADLOCK)
+    log->refused++;
+  if (status == 0 && it->again) {
+    static later_item next = {NULL, 'x', 0};
+    next.log = log;
+    CHECK_INT(exp_sdk_defer(sdk, on_later, &next), 0);
+  }
+  if (log->n == log->stop_at)
+    exp_stop(sdk);
+}
+
+/* Later, in order, inside the SDK, once each; what a deferred function
+ * defers waits for the next pass; cancelled by the stop. */
+static void test_defer(void) {
+  exp_sdk *sdk = make(NULL, srv.origin, DEVICE);
+  later_log log = {.sdk = sdk};
+  later_item a = {&log, 'a', 1}, b = {&log, 'b', 0}, c = {&log, 'c', 0};
+
+  CHECK_INT(exp_sdk_defer(sdk, on_later, &a), EXP_ERUNTIME);
+  CHECK_INT(exp_last_error(sdk)->code, EXP_ERUNTIME);
+  CHECK_INT(exp_start_wait(sdk, 10000), 0);
+  log.in_defer = 1;
+  CHECK_INT(exp_sdk_defer(sdk, on_later, &a), 0);
+  CHECK_INT(exp_sdk_defer(sdk, on_later, &b), 0);
+  log.in_defer = 0;
+  CHECK_INT(log.n, 0);
+  CHECK_INT(exp_sleep(sdk, 0), 0);
+  CHECK_STR(log.order, "ab");
+  CHECK_INT(exp_sleep(sdk, 0), 0);
+  CHECK_STR(log.order, "abx");
+  CHECK_INT(log.status[0] | log.status[1] | log.status[2], 0);
+  CHECK_INT(log.refused, 3);
+  /* Nothing pending: the loop may block again. */
+  CHECK(!uv_is_active((uv_handle_t *)&sdk->later_idle));
+  CHECK_INT(exp_sdk_defer(sdk, on_later, &b), 0);
+  CHECK_INT(exp_sdk_defer(sdk, on_later, &c), 0);
+  exp_stop(sdk);
+  CHECK_STR(log.order, "abxbc");
+  CHECK_INT(log.status[3], EXP_ECANCELLED);
+  CHECK_INT(log.status[4], EXP_ECANCELLED);
+}
+
+/* On the application's loop: one stops the SDK, the next is cancelled, and
+ * the loop closes. */
+static void defer_started(exp_sdk *sdk, int status, void *ud) {
+  later_item *items = ud;
+  CHECK_INT(status, 0);
+  for (int i = 0; i < 3; i++)
+    CHECK_INT(exp_sdk_defer(sdk, on_later, &items[i]), 0);
+}
+
+static void test_defer_app_loop(void) {
+  uv_loop_t loop;
+  later_log log = {.stop_at = 2};
+  later_item items[3] = {{&log, 'a', 0}, {&log, 'b', 1}, {&log, 'c', 0}};
+
+  uv_loop_init(&loop);
+  log.sdk = make(&loop, srv.origin, USER);
+  CHECK_INT(exp_start(log.sdk, defer_started, items), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  /* b deferred x, then stopped the SDK: c and x are cancelled. */
+  CHECK_STR(log.order, "abcx");
+  CHECK_INT(log.status[0] | log.status[1], 0);
+  CHECK_INT(log.status[2], EXP_ECANCELLED);
+  CHECK_INT(log.status[3], EXP_ECANCELLED);
+  CHECK_INT(uv_loop_close(&loop), 0);
+}
+
 /* --------------------------------------------------- the network's hooks */
 
 typedef struct fake_net {
@@ -829,6 +928,8 @@ int main(int argc, char **argv) {
   RUN(test_pairing);
   RUN(test_deadlock);
   RUN(test_app_loop);
+  RUN(test_defer);
+  RUN(test_defer_app_loop);
   RUN(test_network_hooks);
   RUN(test_tls);
   RUN(test_revoke);

@@ -361,7 +361,12 @@ static void test_write(void) {
   CHECK_INT(exp_http_write_request("PUT", "/", "h", NULL, "", 0, &out, &len,
                                    msg, sizeof(msg)),
             0);
-  CHECK(len > 0 && strstr(out, "Content-Length: 0\r\n\r\n") != NULL);
+  {
+    /* The output is not NUL-terminated: compare its end. */
+    const char tail[] = "Content-Length: 0\r\n\r\n";
+    CHECK(len >= sizeof(tail) - 1 &&
+          memcmp(out + len - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0);
+  }
   free(out);
   {
     const char *inj[] = {"X: a\r\nY: b", NULL};
@@ -392,6 +397,44 @@ static void test_write(void) {
             EXP_EOPTIONS);
 }
 
+/* Trusted lines are written after the checked ones without a check of
+ * their own; the checked ones still are. */
+static void test_write_trusted(void) {
+  const char *h[] = {"Accept: a", NULL};
+  const char *t[] = {"Authorization: Bearer x y", "X-Raw: \x01", NULL};
+  const char *inj[] = {"X: a\rb", NULL};
+  char *out, msg[100];
+  size_t len;
+  const char want[] = "GET /p HTTP/1.1\r\nHost: h\r\nAccept: a\r\n"
+                      "Authorization: Bearer x y\r\nX-Raw: \x01\r\n\r\n";
+  CHECK_INT(exp_http_write_request_trusted("GET", "/p", "h", h, t, NULL, 0,
+                                           &out, &len, msg, sizeof(msg)),
+            0);
+  CHECK_INT(len, sizeof(want) - 1);
+  CHECK(memcmp(out, want, len) == 0);
+  free(out);
+  CHECK_INT(exp_http_write_request_trusted("GET", "/p", "h", inj, t, NULL, 0,
+                                           &out, &len, msg, sizeof(msg)),
+            EXP_EOPTIONS);
+  CHECK_INT(exp_http_write_request_trusted("GET", "/p", "h", NULL, NULL, "b", 1,
+                                           &out, &len, msg, sizeof(msg)),
+            0);
+  CHECK_INT(len, strlen("GET /p HTTP/1.1\r\nHost: h\r\n"
+                        "Content-Length: 1\r\n\r\nb"));
+  free(out);
+
+  CHECK(exp_http_header_valid("Authorization: Bearer a.b-c_d~"));
+  CHECK(exp_http_header_valid("X-Utf8: caf\xc3\xa9\t!"));
+  CHECK(exp_http_header_valid("X-Empty:"));
+  CHECK(!exp_http_header_valid("Authorization: Bearer a\r\nX: y"));
+  CHECK(!exp_http_header_valid("Authorization: Bearer a\nb"));
+  CHECK(!exp_http_header_valid("Authorization: Bearer \x7f"));
+  CHECK(!exp_http_header_valid("Authorization: Bearer \x1b"));
+  CHECK(!exp_http_header_valid("No colon"));
+  CHECK(!exp_http_header_valid(": no name"));
+  CHECK(!exp_http_header_valid("Bad(name): v"));
+}
+
 static void test_tokens(void) {
   CHECK(exp_http_has_token("Upgrade", "upgrade"));
   CHECK(exp_http_has_token("keep-alive, Upgrade", "upgrade"));
@@ -417,6 +460,7 @@ int main(void) {
   RUN(test_huge_headers);
   RUN(test_pseudo_random);
   RUN(test_write);
+  RUN(test_write_trusted);
   RUN(test_tokens);
   return t_done();
 }

@@ -21,12 +21,20 @@ function send(res, status, body, type) {
 
 const json = (res, status, obj) => send(res, status, JSON.stringify(obj));
 
-function auth() {
+// The login's username picks a bad payload: a token no header can carry,
+// an api.host no request can go to, or one with a path before "/api".
+const TOKENS = { 'bad-token': 'access\r\nX-Injected: 1', 'ctl-token': 'access\u0001' };
+const API_HOSTS = { 'bad-host': 'ftp://nowhere', 'query-host': () => `${origin}/?x=1`, 'prefix': () => `${origin}/prefix/` };
+
+function auth(body) {
+  let username = '';
+  try { username = JSON.parse(body).username || ''; } catch (e) { /* a refresh */ }
+  const host = API_HOSTS[username];
   return {
-    token: 'access-token',
+    token: TOKENS[username] || 'access-token',
     expiration: Date.now() + 3600 * 1000,
     restrictedToken: 'restricted-token',
-    api: { host: origin },
+    api: { host: typeof host === 'function' ? host() : host || origin },
     network: { host: origin },
     identity: { type: 'user', organization: 'scala', uuid: 'user', username: 'u' },
   };
@@ -56,10 +64,18 @@ const ITEMS = {
 function handle(req, res) {
   const url = new URL(req.url, origin);
   const segs = url.pathname.split('/').filter((s) => s !== '');
-  req.resume();
+  // Only a client that puts the prefix first finds "prefixed".
+  const prefixed = segs[0] === 'prefix';
+  if (prefixed) segs.shift();
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     if (segs[0] !== 'api') return json(res, 404, { code: 'not.found', message: 'No such route.' });
-    if (segs[1] === 'auth') return json(res, 200, auth());
+    if (segs[1] === 'auth') return json(res, 200, auth(Buffer.concat(chunks).toString()));
+    if (segs[segs.length - 1] === 'prefixed') {
+      if (!prefixed) return json(res, 404, { code: 'not.found', message: 'Not without the prefix.' });
+      return json(res, 200, { uuid: 'prefixed', query: Object.fromEntries(url.searchParams) });
+    }
     if (segs.length === 2 || (segs[1] === 'connectors' && segs.length === 3)) {
       const c = url.searchParams.get('case');
       if (c === 'not-json') return send(res, 200, '<html>oops</html>', 'text/html');
