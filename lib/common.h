@@ -16,8 +16,12 @@ typedef struct exp_list {
   struct exp_list *prev, *next;
 } exp_list;
 
-static inline void exp_list_init(exp_list *l) { l->prev = l->next = l; }
-static inline int exp_list_empty(const exp_list *l) { return l->next == l; }
+static inline void exp_list_init(exp_list *l) {
+  l->prev = l->next = l;
+}
+static inline int exp_list_empty(const exp_list *l) {
+  return l->next == l;
+}
 static inline void exp_list_insert_tail(exp_list *l, exp_list *e) {
   e->next = l;
   e->prev = l->prev;

@@ -45,4 +45,6 @@ char *exp_strdup(const char *s) {
   return s == NULL ? NULL : exp_strndup(s, strlen(s));
 }
 
-void exp_free(void *p) { free(p); }
+void exp_free(void *p) {
+  free(p);
+}
