@@ -591,6 +591,10 @@ typedef struct exp_listen_opts {
   size_t queue_max;    /* queued broadcasts kept, oldest dropped: 1000 */
   uint64_t max_age_ms; /* queued broadcasts older are dropped: 60000 */
   uint64_t timeout_ms; /* for the server's acknowledgement: 10000 */
+  /* Bytes queued, oldest dropped: 64 MiB.  A broadcast weighs the size of
+   * the message that brought it; the newest is kept even when it alone
+   * weighs more. */
+  size_t queue_max_bytes;
 } exp_listen_opts;
 
 /* A broadcast for a callback-style listener.  msg is handed over

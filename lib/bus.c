@@ -8,7 +8,7 @@
 #include "sdk.h"
 
 static void on_connected(void *ud);
-static void on_event(void *ud, const char *name, cJSON *arg);
+static void on_event(void *ud, const char *name, cJSON *arg, size_t size);
 
 static const exp_network_events events = {on_connected, on_event};
 
@@ -116,6 +116,11 @@ static exp_bus_chan *get_chan(exp_bus *bus, const char *id) {
   return c;
 }
 
+static void free_chan(exp_bus *bus, exp_bus_chan *c) {
+  exp_hmap_remove(&bus->chans, &c->hnode);
+  free(c);
+}
+
 static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
                                 const char *name) {
   exp_bus_route *r = find_route(bus, c->id, name);
@@ -134,15 +139,27 @@ static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
     free(r);
     return NULL;
   }
+  c->routes++;
   return r;
+}
+
+static void free_route(exp_bus *bus, exp_bus_route *r) {
+  exp_bus_chan *c = r->chan;
+
+  exp_hmap_remove(&bus->routes, &r->hnode);
+  free(r);
+  if (--c->routes == 0)
+    free_chan(bus, c);
 }
 
 /* The route a broadcast is being delivered on stays until it is done. */
 static void release_route(exp_bus *bus, exp_bus_route *r) {
-  if (--r->refs == 0 && bus->dispatching != r) {
-    exp_hmap_remove(&bus->routes, &r->hnode);
-    free(r);
-  }
+  if (--r->refs == 0 && bus->dispatching != r)
+    free_route(bus, r);
+}
+
+size_t exp_bus_chan_count(const exp_bus *bus) {
+  return bus->chans.count;
 }
 
 /* Sends "subscribe" for c unless it went out on this session already; when
@@ -154,9 +171,14 @@ static void subscribe(exp_bus *bus, exp_bus_chan *c) {
   if (c->requested || net == NULL || !exp_network_is_connected(net))
     return;
   ids = cJSON_CreateArray();
-  if (ids != NULL &&
-      cJSON_AddItemToArray(ids, cJSON_CreateStringReference(c->id)) &&
-      exp_network_send(net, "subscribe", ids) == 0)
+  if (ids == NULL ||
+      !cJSON_AddItemToArray(ids, cJSON_CreateStringReference(c->id)))
+    exp_logf(&bus->sdk->log, EXP_LOG_ERROR,
+             "out of memory: a channel was not subscribed");
+  else if (exp_network_send(net, "subscribe", ids) != 0)
+    exp_logf(&bus->sdk->log, EXP_LOG_WARN, "subscribing a channel failed: %s",
+             bus->sdk->err.message);
+  else
     c->requested = 1;
   cJSON_Delete(ids);
 }
@@ -172,7 +194,6 @@ static int complete_listen(exp_bus *bus, exp_listener *l) {
   l->state = EXP_LISTENER_ACTIVE;
   l->deferred = 0;
   exp_list_insert_tail(&l->route->listeners, &l->node);
-  l->route->chan->active++;
   exp_sdk_enter(sdk);
   l->listen_cb(sdk, 0, l, l->listen_ud);
   return exp_sdk_leave(sdk);
@@ -212,6 +233,9 @@ static void on_listen_timer(uv_timer_t *t) {
     if (exp_listener_timer_start(l, l->timeout_ms, on_listen_timer) != 0)
       fail_listen(bus, l, EXP_ENOMEM, "out of memory");
   } else {
+    /* The server may have dropped the subscribe: the next listen asks
+     * again. */
+    l->route->chan->requested = 0;
     fail_listen(bus, l, EXP_ENETWORK, "listen timed out");
   }
 }
@@ -223,6 +247,8 @@ int exp_bus_listen(exp_bus *bus, const char *id, const char *name,
   int err;
 
   if (r == NULL) {
+    if (c != NULL && c->routes == 0)
+      free_chan(bus, c);
     exp_listener_free(l);
     return exp_sdk_error(bus->sdk, EXP_ENOMEM, 0, NULL, "out of memory");
   }
@@ -248,46 +274,76 @@ void exp_bus_unroute(exp_bus *bus, exp_listener *l) {
   if (bus->cursor == &l->node)
     bus->cursor = l->node.next;
   exp_list_remove(&l->node);
-  r->chan->active--;
   l->route = NULL;
   release_route(bus, r);
 }
 
 /* --------------------------------------------------------- socket events */
 
+/* The bytes an id adds to a "subscribe" frame: quotes and a comma (ids
+ * are base64, cJSON escapes nothing in them). */
+static size_t id_bytes(const exp_bus_chan *c) {
+  return strlen(c->id) + 3;
+}
+
+/* Room for 42["subscribe",[]] and a namespace. */
+#define FRAME_OVERHEAD 64
+
+/* Sends ids as one "subscribe" and marks them requested; returns how many
+ * were not sent. */
+static size_t send_chunk(exp_bus *bus, cJSON *ids) {
+  const cJSON *id;
+
+  if (exp_network_send(exp_network_of(bus->sdk), "subscribe", ids) != 0)
+    return (size_t)cJSON_GetArraySize(ids);
+  cJSON_ArrayForEach(id, ids) find_chan(bus, id->valuestring)->requested = 1;
+  return 0;
+}
+
+/* The server forgot every subscription: subscribes every channel again,
+ * in frames bounded by EXP_BUS_CHUNK_BYTES so that none passes the
+ * server's limit on a message. */
 static void on_connected(void *ud) {
   exp_bus *bus = ud;
-  exp_hnode *n, *next;
-  cJSON *ids;
-  size_t i;
-  int ok;
+  exp_hnode *n;
+  cJSON *ids = NULL;
+  size_t i, bytes = 0, unsent = 0;
+  int oom = 0;
 
   if (!running(bus))
     return;
-  ids = cJSON_CreateArray();
-  ok = ids != NULL;
-  /* The server forgot every subscription: keep the ids still needed. */
-  for (n = exp_hmap_first(&bus->chans, &i); n != NULL; n = next) {
+  for (n = exp_hmap_first(&bus->chans, &i); n != NULL;
+       n = exp_hmap_next(&bus->chans, n, &i)) {
     exp_bus_chan *c = (exp_bus_chan *)n;
-    next = exp_hmap_next(&bus->chans, n, &i);
     c->requested = 0;
     c->subscribed = 0;
-    if (c->active == 0 && exp_list_empty(&c->pending)) {
-      exp_hmap_remove(&bus->chans, n);
-      free(c);
-    } else if (ok) {
-      ok = cJSON_AddItemToArray(ids, cJSON_CreateStringReference(c->id));
+    if (oom)
+      continue;
+    if (ids != NULL &&
+        bytes + id_bytes(c) > EXP_BUS_CHUNK_BYTES - FRAME_OVERHEAD) {
+      unsent += send_chunk(bus, ids);
+      cJSON_Delete(ids);
+      ids = NULL;
     }
+    if (ids == NULL) {
+      ids = cJSON_CreateArray();
+      bytes = 0;
+    }
+    if (ids == NULL ||
+        !cJSON_AddItemToArray(ids, cJSON_CreateStringReference(c->id)))
+      oom = 1;
+    bytes += id_bytes(c);
   }
-  if (!ok)
+  if (ids != NULL && !oom)
+    unsent += send_chunk(bus, ids);
+  cJSON_Delete(ids);
+  if (oom)
     exp_logf(&bus->sdk->log, EXP_LOG_ERROR,
              "out of memory: channels not subscribed again");
-  else if (cJSON_GetArraySize(ids) > 0 &&
-           exp_network_send(exp_network_of(bus->sdk), "subscribe", ids) == 0)
-    for (n = exp_hmap_first(&bus->chans, &i); n != NULL;
-         n = exp_hmap_next(&bus->chans, n, &i))
-      ((exp_bus_chan *)n)->requested = 1;
-  cJSON_Delete(ids);
+  if (unsent > 0)
+    exp_logf(&bus->sdk->log, EXP_LOG_WARN,
+             "%zu channels not subscribed again: %s", unsent,
+             bus->sdk->err.message);
 }
 
 static void on_subscribed(exp_bus *bus, const cJSON *ids) {
@@ -321,9 +377,10 @@ static const char *str_member(const cJSON *obj, const char *name) {
   return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
 }
 
-/* Delivers a broadcast to the listeners of its (channel, name).  The last
- * one gets the parsed payload: copies are made while it is untouched. */
-static void dispatch(exp_bus *bus, cJSON *arg) {
+/* Delivers a broadcast of size bytes to the listeners of its (channel,
+ * name).  The last one gets the parsed payload: copies are made while it
+ * is untouched. */
+static void dispatch(exp_bus *bus, cJSON *arg, size_t size) {
   const char *id = str_member(arg, "id"), *name = str_member(arg, "name");
   const char *channel = str_member(arg, "channel");
   exp_bus_route *r;
@@ -341,7 +398,7 @@ static void dispatch(exp_bus *bus, cJSON *arg) {
     cJSON_Delete(arg);
     return;
   }
-  env = exp_envelope_new(bus, id, name, channel, uv_now(bus->sdk->loop));
+  env = exp_envelope_new(bus, id, name, channel, uv_now(bus->sdk->loop), size);
   payload = cJSON_DetachItemFromObjectCaseSensitive(arg, "payload");
   cJSON_Delete(arg);
   if (payload == NULL)
@@ -381,17 +438,15 @@ static void dispatch(exp_bus *bus, cJSON *arg) {
   if (bus->sdk != NULL) {
     bus->dispatching = NULL;
     bus->cursor = NULL;
-    if (r->refs == 0) {
-      exp_hmap_remove(&bus->routes, &r->hnode);
-      free(r);
-    }
+    if (r->refs == 0)
+      free_route(bus, r);
   }
   cJSON_Delete(payload);
   if (env != NULL)
     exp_envelope_unref(env);
 }
 
-static void on_event(void *ud, const char *name, cJSON *arg) {
+static void on_event(void *ud, const char *name, cJSON *arg, size_t size) {
   exp_bus *bus = ud;
 
   if (!running(bus)) {
@@ -402,7 +457,7 @@ static void on_event(void *ud, const char *name, cJSON *arg) {
    * return. */
   exp_bus_ref(bus);
   if (strcmp(name, "broadcast") == 0) {
-    dispatch(bus, arg);
+    dispatch(bus, arg, size);
   } else {
     if (strcmp(name, "subscribed") == 0)
       on_subscribed(bus, arg);

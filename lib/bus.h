@@ -4,11 +4,16 @@
  * name), and what the socket delivers to them.
  *
  * - Subscriptions: a channel id is subscribed once per socket session, when
- *   a listen needs it; on every (re)connect the ids that still have
- *   listeners or pending listens are subscribed again in one "subscribe",
- *   and the others forgotten.  A listen completes when "subscribed" lists
- *   its id (at once, on the next loop turn, when the id is subscribed
- *   already) and fails with EXP_ENETWORK when its timeout passes first.
+ *   a listen needs it; on every (re)connect the ids are subscribed again,
+ *   in "subscribe" events of at most EXP_BUS_CHUNK_BYTES each.  A listen
+ *   completes when "subscribed" lists its id (at once, on the next loop
+ *   turn, when the id is subscribed already) and fails with EXP_ENETWORK
+ *   when its timeout passes first; the next listen on that id then sends
+ *   "subscribe" again (the server may have dropped it; it is idempotent).
+ * - A channel entry lives while it has routes, i.e. listeners or pending
+ *   listens.  The server keeps a subscription after its last listener is
+ *   gone, but the entry does not remember it: a later listen subscribes
+ *   again and waits for the acknowledgement.
  * - Dispatch: routes, hashed by (channel id, event name), hold the active
  *   listeners, so a broadcast costs the listeners of its name only.  The
  *   payload parsed by the network goes to the last listener, copies to the
@@ -28,11 +33,15 @@
 
 typedef struct exp_bus exp_bus;
 
+/* The bound of one "subscribe" frame sent at a (re)connect, well below
+ * the server's limit on a message (Socket.IO's default is 1e6 bytes). */
+#define EXP_BUS_CHUNK_BYTES 65536
+
 /* One subscribed or subscribing channel id. */
 typedef struct exp_bus_chan {
   exp_hnode hnode;  /* in bus->chans, by id */
   exp_list pending; /* exp_listener.node of listens waiting for the ack */
-  size_t active;    /* listeners of its routes whose listen completed */
+  size_t routes;    /* routes on it: it is freed with the last */
   int requested;    /* "subscribe" sent on this socket session */
   int subscribed;   /* acknowledged on this socket session */
   char id[];
@@ -80,5 +89,8 @@ int exp_bus_listen(exp_bus *bus, const char *id, const char *name,
 
 /* Takes an active listener out of its route (exp_listener_cancel). */
 void exp_bus_unroute(exp_bus *bus, exp_listener *l);
+
+/* Channel entries held now (tests). */
+size_t exp_bus_chan_count(const exp_bus *bus);
 
 #endif

@@ -7,6 +7,7 @@
 #include "sdk.h"
 
 #define DEFAULT_QUEUE_MAX 1000
+#define DEFAULT_QUEUE_MAX_BYTES ((size_t)64 << 20)
 #define DEFAULT_MAX_AGE_MS 60000
 #define DEFAULT_LISTEN_TIMEOUT_MS 10000
 
@@ -35,6 +36,9 @@ exp_listener *exp_listener_new(exp_bus *bus, const exp_listen_opts *opts,
       opts != NULL && opts->queue_max > 0 ? opts->queue_max : DEFAULT_QUEUE_MAX;
   l->max_age_ms = opts != NULL && opts->max_age_ms > 0 ? opts->max_age_ms
                                                        : DEFAULT_MAX_AGE_MS;
+  l->queue_max_bytes = opts != NULL && opts->queue_max_bytes > 0
+                           ? opts->queue_max_bytes
+                           : DEFAULT_QUEUE_MAX_BYTES;
   return l;
 }
 
@@ -42,6 +46,7 @@ static exp_message *pop(exp_listener *l) {
   exp_message *m = EXP_CONTAINER_OF(l->queue.next, exp_message, node);
   exp_list_remove(&m->node);
   l->queued--;
+  l->queued_bytes -= m->env->size;
   return m;
 }
 
@@ -109,6 +114,7 @@ static int complete_next(exp_listener *l, int status, exp_message *msg) {
 
 int exp_listener_deliver(exp_listener *l, exp_message *msg) {
   exp_sdk *sdk = l->bus->sdk;
+  size_t size = msg->env->size;
 
   if (l->on_message != NULL) {
     exp_sdk_enter(sdk);
@@ -116,12 +122,15 @@ int exp_listener_deliver(exp_listener *l, exp_message *msg) {
     return exp_sdk_leave(sdk);
   }
   prune(l, msg->env->at);
-  if (l->queued >= l->queue_max) {
+  while (l->queued > 0 &&
+         (l->queued >= l->queue_max || l->queued_bytes > l->queue_max_bytes ||
+          size > l->queue_max_bytes - l->queued_bytes)) {
     exp_message_free(pop(l));
     l->dropped++;
   }
   exp_list_insert_tail(&l->queue, &msg->node);
   l->queued++;
+  l->queued_bytes += size;
   return l->next_cb != NULL ? complete_next(l, 0, pop(l)) : 0;
 }
 

@@ -4,7 +4,7 @@
 #include "sdk.h"
 
 exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
-                               const char *channel, uint64_t at) {
+                               const char *channel, uint64_t at, size_t size) {
   size_t ni = strlen(id) + 1, nn = strlen(name) + 1, nc = strlen(channel) + 1;
   exp_envelope *env = malloc(sizeof(*env) + ni + nn + nc);
   char *s;
@@ -17,6 +17,7 @@ exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
   env->channel = memcpy(s + ni + nn, channel, nc);
   env->refs = 1;
   env->at = at;
+  env->size = size;
   exp_bus_ref(bus);
   env->bus = bus;
   return env;

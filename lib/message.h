@@ -17,6 +17,7 @@ typedef struct exp_envelope {
   unsigned refs;
   exp_bus *bus;   /* a reference held */
   uint64_t at;    /* arrival, on the loop's clock (ms) */
+  size_t size;    /* the message that carried it: what a queued copy weighs */
   const char *id; /* the strings live after the struct */
   const char *name;
   const char *channel;
@@ -30,7 +31,7 @@ struct exp_message {
 
 /* NULL when out of memory. */
 exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
-                               const char *channel, uint64_t at);
+                               const char *channel, uint64_t at, size_t size);
 void exp_envelope_unref(exp_envelope *env);
 
 /* Takes a reference to env and payload over (freed on failure too).  NULL

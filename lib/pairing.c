@@ -76,7 +76,7 @@ static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
 }
 
 void exp_pairing_auth(exp_bus *bus) {
-  static const exp_listen_opts opts = {0, 0, UINT64_MAX}; /* no deadline */
+  static const exp_listen_opts opts = {0, 0, UINT64_MAX, 0}; /* no deadline */
   exp_sdk *sdk = bus->sdk;
   char *id = wanted_id(sdk);
   exp_channel *ch;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
+#include "channel.h"
 #include "common.h"
 #include "refserver.h"
 #include "testlib.h"
@@ -453,7 +455,7 @@ static void test_queue_overflow_and_age(void) {
   uv_loop_t loop;
   exp_sdk *user, *device;
   exp_channel *uch, *dch;
-  exp_listen_opts small = {3, 0, 0}, young = {0, 150, 0};
+  exp_listen_opts small = {3, 0, 0, 0}, young = {0, 150, 0, 0};
   exp_listener *l, *aged;
   exp_message *msg = NULL;
 
@@ -837,7 +839,7 @@ static void test_consumer(void) {
   exp_channel *plain, *cch, *uch;
   exp_listener *l, *back;
   exp_message *msg = NULL;
-  exp_listen_opts quick = {0, 0, 300};
+  exp_listen_opts quick = {0, 0, 300, 0};
   json_res r = {0};
   cJSON *responses = NULL, *a = cJSON_CreateString("from consumer");
   uint64_t t0;
@@ -992,7 +994,7 @@ static void test_stop(void) {
   next_res nx = {0};
   json_res b = {0}, resp = {0};
   exp_message *msg = NULL, *held = NULL;
-  exp_listen_opts quick = {0, 0, 60000};
+  exp_listen_opts quick = {0, 0, 60000, 0};
   stop_ctx a = {0}, second = {0};
   uv_timer_t t;
 
@@ -1099,7 +1101,7 @@ static void test_stop_private(void) {
   exp_channel *uch = exp_get_channel(user, "chan-stop-private", 0);
   exp_channel *dch = exp_get_channel(device, "chan-stop-private", 0);
   exp_channel *other = exp_get_channel(device, "chan-stop-private-2", 0);
-  exp_listen_opts slow = {0, 0, 60000};
+  exp_listen_opts slow = {0, 0, 60000, 0};
   exp_listener *q, *cb_l;
   listen_res lr = {0}, pending = {0};
   next_res nx = {0};
@@ -1295,6 +1297,19 @@ static void test_pairing(void) {
   close_loop(&loop);
 }
 
+/* A handle logged in on the garbage peer, on the default loop. */
+static exp_sdk *garbage_sdk(const refserver *peer) {
+  exp_sdk *sdk = exp_new(NULL);
+  exp_set_log(sdk, EXP_LOG_DEBUG, on_log, NULL);
+  exp_set_str(sdk, EXP_OPT_HOST, peer->origin);
+  exp_set_str(sdk, EXP_OPT_USERNAME, "u");
+  exp_set_str(sdk, EXP_OPT_PASSWORD, "p");
+  exp_set_str(sdk, EXP_OPT_ORGANIZATION, "scala");
+  exp_set_int(sdk, EXP_OPT_EIO_VERSION, eio);
+  CHECK_INT(exp_start_wait(sdk, 10000), 0);
+  return sdk;
+}
+
 /* A server whose socket events are malformed (peers/garbage_bus.js): they
  * are ignored, and the good ones around them still work. */
 static void test_garbage(void) {
@@ -1308,14 +1323,7 @@ static void test_garbage(void) {
     CHECK(!"the garbage peer did not start");
     return;
   }
-  sdk = exp_new(NULL);
-  exp_set_log(sdk, EXP_LOG_DEBUG, on_log, NULL);
-  exp_set_str(sdk, EXP_OPT_HOST, peer.origin);
-  exp_set_str(sdk, EXP_OPT_USERNAME, "u");
-  exp_set_str(sdk, EXP_OPT_PASSWORD, "p");
-  exp_set_str(sdk, EXP_OPT_ORGANIZATION, "scala");
-  exp_set_int(sdk, EXP_OPT_EIO_VERSION, eio);
-  CHECK_INT(exp_start_wait(sdk, 10000), 0);
+  sdk = garbage_sdk(&peer);
   ch = exp_get_channel(sdk, "garbage", 0);
   other = exp_get_channel(sdk, "fine", 0);
   l = listen_q(ch, "e", NULL);
@@ -1337,6 +1345,221 @@ static void test_garbage(void) {
   exp_channel_free(other);
   exp_stop(sdk);
   refserver_stop(&peer);
+}
+
+/* A subscribe the server never acknowledged: once a listen timed out on
+ * it, the next listen asks again, and the ack completes every listen
+ * still waiting. */
+static void test_unacked(void) {
+  refserver peer;
+  exp_sdk *sdk;
+  exp_channel *ch;
+  exp_listen_opts quick = {0, 0, 300, 0}, slow = {0, 0, 8000, 0};
+  listen_res a = {0}, b = {0}, c = {0};
+
+  if (refserver_start(&peer, node_bin, garbage_js, NULL) != 0) {
+    CHECK(!"the garbage peer did not start");
+    return;
+  }
+  sdk = garbage_sdk(&peer);
+  ch = exp_get_channel(sdk, "deaf-once", 0);
+  CHECK_INT(exp_listen(ch, "e", &quick, NULL, NULL, on_listen, &a), 0);
+  CHECK_INT(exp_listen(ch, "e", &slow, NULL, NULL, on_listen, &b), 0);
+  run_until(sdk, &a.n, 1, 3000);
+  CHECK_INT(a.status, EXP_ENETWORK);
+  CHECK_INT(b.n, 0);
+  CHECK_INT(exp_listen(ch, "e", NULL, NULL, NULL, on_listen, &c), 0);
+  run_until(sdk, &c.n, 1, 3000);
+  CHECK_INT(c.status, 0);
+  CHECK_INT(b.n, 1);
+  CHECK_INT(b.status, 0);
+  exp_listener_cancel(b.l);
+  exp_listener_cancel(c.l);
+  exp_channel_free(ch);
+  exp_stop(sdk);
+  refserver_stop(&peer);
+}
+
+/* A listen whose completion cancels the listener at once. */
+static void cancel_on_listen(exp_sdk *sdk, int status, exp_listener *l,
+                             void *ud) {
+  int *n = ud;
+  EXP_UNUSED(sdk);
+  CHECK_INT(status, 0);
+  (*n)++;
+  exp_listener_cancel(l);
+}
+
+/* Channels whose listeners are all gone leave no entry behind, and a
+ * later listen on one of them subscribes again. */
+#define FREED_MANY 10000
+
+static void test_entries_freed(void) {
+  uv_loop_t loop;
+  exp_sdk *device;
+  exp_channel *keep, *ch;
+  exp_bus *bus;
+  exp_listener *l;
+  char name[64];
+  int n = 0;
+
+  uv_loop_init(&loop);
+  device = make(&loop, DEVICE);
+  keep = exp_get_channel(device, "freed-0", 0);
+  bus = keep->bus;
+  for (int i = 0; i < FREED_MANY; i++) {
+    snprintf(name, sizeof(name), "freed-%d", i);
+    ch = exp_get_channel(device, name, 0);
+    CHECK_INT(exp_listen(ch, "f", NULL, NULL, NULL, cancel_on_listen, &n), 0);
+    exp_channel_free(ch);
+  }
+  CHECK_INT(exp_bus_chan_count(bus), FREED_MANY);
+  run_until(device, &n, FREED_MANY, 60000);
+  CHECK_INT(exp_bus_chan_count(bus), 0);
+  CHECK_INT(bus->routes.count, 0);
+  l = listen_q(keep, "f", NULL);
+  CHECK_INT(exp_bus_chan_count(bus), 1);
+  exp_listener_cancel(l);
+  CHECK_INT(exp_bus_chan_count(bus), 0);
+  exp_channel_free(keep);
+  exp_stop(device);
+  close_loop(&loop);
+}
+
+/* A listen completion counted in a shared counter. */
+typedef struct many_res {
+  int *done;
+  int status;
+  exp_listener *l;
+} many_res;
+
+static void on_many_listen(exp_sdk *sdk, int status, exp_listener *l,
+                           void *ud) {
+  many_res *r = ud;
+  EXP_UNUSED(sdk);
+  (*r->done)++;
+  r->status = status;
+  r->l = l;
+}
+
+/* More channels than one "subscribe" may carry (the server takes 1e6
+ * bytes a message): after a reconnect every one of them hears again. */
+#define RESUB_MANY 15000
+#define RESUB_NAME "resubscribe-many-channels-after-a-reconnect-%05d"
+
+static void test_resubscribe_many(void) {
+  uv_loop_t loop;
+  exp_sdk *user, *device;
+  exp_channel *ch, *probe;
+  exp_listener *pl;
+  exp_message *msg = NULL;
+  many_res *res = calloc(RESUB_MANY, sizeof(*res));
+  counter online = {0};
+  char name[96];
+  int done = 0, ok = 0;
+
+  CHECK(res != NULL);
+  if (res == NULL)
+    return;
+  uv_loop_init(&loop);
+  user = make(&loop, USER);
+  device = make_opt(&loop, DEVICE, 1);
+  CHECK_INT(exp_set_int(device, EXP_OPT_RECONNECT_MIN_MS, 20), 0);
+  CHECK_INT(exp_set_int(device, EXP_OPT_RECONNECT_MAX_MS, 200), 0);
+  exp_on(device, EXP_EVENT_ONLINE, on_event, &online);
+  CHECK_INT(exp_start_wait(device, 10000), 0);
+  for (int i = 0; i < RESUB_MANY; i++) {
+    snprintf(name, sizeof(name), RESUB_NAME, i);
+    ch = exp_get_channel(device, name, 0);
+    res[i].done = &done;
+    CHECK_INT(exp_listen(ch, "m", NULL, NULL, NULL, on_many_listen, &res[i]),
+              0);
+    exp_channel_free(ch);
+  }
+  run_until(device, &done, RESUB_MANY, 60000);
+  for (int i = 0; i < RESUB_MANY; i++)
+    ok += res[i].status == 0;
+  CHECK_INT(ok, RESUB_MANY);
+
+  CHECK_INT(refserver_post(&srv, "/_test/revoke?disconnect=1"), 200);
+  CHECK_INT(exp_get_wait(device, "/api/devices/test-uuid", NULL, NULL), 0);
+  run_until(device, &online.n, 2, 10000);
+  /* Its subscribe goes out after the resubscription's. */
+  probe = exp_get_channel(device, "resubscribe-many-probe", 0);
+  pl = listen_q(probe, "m", NULL);
+  for (int i = 0; i < RESUB_MANY; i += RESUB_MANY / 4 - 1) {
+    snprintf(name, sizeof(name), RESUB_NAME, i);
+    ch = exp_get_channel(user, name, 0);
+    CHECK_INT(exp_broadcast_wait(ch, "m", NULL, 0, NULL), 0);
+    CHECK_INT(exp_listener_wait(res[i].l, 3000, &msg), 0);
+    CHECK_STR(exp_message_channel(msg), exp_channel_id(ch));
+    exp_message_free(msg);
+    msg = NULL;
+    exp_channel_free(ch);
+  }
+  exp_listener_cancel(pl);
+  for (int i = 0; i < RESUB_MANY; i++)
+    exp_listener_cancel(res[i].l);
+  free(res);
+  exp_channel_free(probe);
+  exp_stop(user);
+  exp_stop(device);
+  close_loop(&loop);
+}
+
+/* Queues bounded in bytes: each broadcast weighs the message that brought
+ * it; the oldest go first, the newest stays even alone over the bound. */
+static void test_queue_bytes(void) {
+  uv_loop_t loop;
+  exp_sdk *user, *device;
+  exp_channel *uch, *dch;
+  exp_listen_opts capped = {0, 0, 0, 250000}, tiny = {0, 0, 0, 1000};
+  exp_listener *l, *t;
+  exp_message *msg = NULL;
+  char *big = malloc(100001);
+
+  CHECK(big != NULL);
+  if (big == NULL)
+    return;
+  memset(big, 'x', 100000);
+  big[100000] = '\0';
+  uv_loop_init(&loop);
+  user = make(&loop, USER);
+  device = make(&loop, DEVICE);
+  uch = exp_get_channel(user, "chan-bytes", 0);
+  dch = exp_get_channel(device, "chan-bytes", 0);
+  l = listen_q(dch, "big", &capped);
+  t = listen_q(dch, "big", &tiny);
+  for (int i = 0; i < 5; i++) {
+    cJSON *p = obj_n(i);
+    cJSON_AddStringToObject(p, "s", big);
+    CHECK_INT(exp_broadcast_wait(uch, "big", p, 0, NULL), 0);
+    cJSON_Delete(p);
+  }
+  for (int i = 0;
+       i < 300 && exp_listener_queued(l) + exp_listener_dropped(l) < 5; i++)
+    CHECK_INT(exp_sleep(device, 10), 0);
+  CHECK_INT(exp_listener_queued(l), 2);
+  CHECK_INT(exp_listener_dropped(l), 3);
+  for (int i = 3; i < 5; i++) {
+    CHECK_INT(exp_listener_wait(l, 0, &msg), 0);
+    CHECK_INT(payload_int(msg, "n"), i);
+    CHECK_INT(strlen(payload_str(msg, "s")), 100000);
+    exp_message_free(msg);
+  }
+  CHECK_INT(exp_listener_queued(t), 1);
+  CHECK_INT(exp_listener_dropped(t), 4);
+  CHECK_INT(exp_listener_wait(t, 0, &msg), 0);
+  CHECK_INT(payload_int(msg, "n"), 4);
+  exp_message_free(msg);
+  exp_listener_cancel(l);
+  exp_listener_cancel(t);
+  exp_channel_free(uch);
+  exp_channel_free(dch);
+  free(big);
+  exp_stop(user);
+  exp_stop(device);
+  close_loop(&loop);
 }
 
 /* Stopping a pairing device that still waits for its credentials. */
@@ -1382,6 +1605,10 @@ int main(int argc, char **argv) {
   RUN(test_pairing_stop);
   RUN(test_stop_private);
   RUN(test_relisten);
+  RUN(test_entries_freed);
+  RUN(test_queue_bytes);
+  RUN(test_resubscribe_many);
+  RUN(test_unacked);
   round_of(4);
   round_of(3);
   RUN(test_resubscribe);

@@ -123,7 +123,7 @@ static int names_channel(const cJSON *ids, const char *channel) {
   return 0;
 }
 
-static void on_net_event(void *ud, const char *name, cJSON *arg) {
+static void on_net_event(void *ud, const char *name, cJSON *arg, size_t size) {
   net_state *st = ud;
   st->events++;
   if (st->channel != NULL && strcmp(name, "subscribed") == 0 &&
@@ -137,6 +137,8 @@ static void on_net_event(void *ud, const char *name, cJSON *arg) {
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(arg, "name")), "hello");
     const cJSON *payload = cJSON_GetObjectItem(arg, "payload");
     CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(payload, "n")), 42);
+    /* The whole message: the event name, the ids and the payload. */
+    CHECK(size > strlen("42[\"broadcast\",{}]") + strlen(st->channel));
     st->broadcasts++;
   }
   cJSON_Delete(arg);

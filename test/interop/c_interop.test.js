@@ -83,8 +83,9 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
       received.resolve({ payload, message });
       respond({ from: 'js', n: payload.n });
     }), 5000, 'listen');
+    let c;
     try {
-      const c = peer([srv.origin, 'user', 'broadcast', 'c-interop-2', '0', 'ping', '{"n":5}', '1500']);
+      c = peer([srv.origin, 'user', 'broadcast', 'c-interop-2', '0', 'ping', '{"n":5}', '1500']);
       const out = await c.next('C responses');
       assert.deepEqual(out, { responses: [{ from: 'js', n: 5 }] });
       const { payload, message } = await received.promise;
@@ -92,7 +93,7 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
       assert.equal(message.name, 'ping');
       assert.equal(message.channel, channelId('scala', 'c-interop-2', false, false));
       assert.equal(await c.done(), 0);
-    } finally { listener.cancel(); }
+    } finally { listener.cancel(); if (c) c.kill(); }
   });
 
   it('collects the answers of several C and JS responders', async () => {
