@@ -15,7 +15,10 @@
  *   EXP_ECANCELLED when the SDK stops.  When the async form returns an error
  *   instead, cb is never called.  The blocking form runs the SDK's loop
  *   until the result is there and returns it; called from inside one of the
- *   SDK's own callbacks it returns EXP_EDEADLOCK at once.
+ *   SDK's own callbacks it returns EXP_EDEADLOCK at once.  On the
+ *   application's own loop, do not call a _wait from the application's own
+ *   callbacks either: libuv's uv_run is not reentrant, and the SDK cannot
+ *   see callbacks that are not its own.
  *
  * - Ownership.  Strings and JSON passed in are copied or serialised before
  *   the call returns; the caller keeps them.  A result handed over by a
@@ -61,19 +64,19 @@ extern "C" {
 
 /* XX(name, value, message) */
 #define EXP_ERRNO_MAP(XX)                                                      \
-  XX(OPTIONS, -1, "invalid options")                                          \
-  XX(RUNTIME, -2, "not allowed in the SDK's current state")                   \
-  XX(AUTH, -3, "authentication failed")                                       \
-  XX(API, -4, "the server answered with an error")                            \
-  XX(NOTFOUND, -5, "not found")                                               \
-  XX(TIMEOUT, -6, "timed out")                                                \
-  XX(CANCELLED, -7, "cancelled")                                              \
-  XX(NETWORK, -8, "network error")                                            \
-  XX(TLS, -9, "TLS error")                                                    \
-  XX(PROTOCOL, -10, "malformed data from the server")                         \
-  XX(NOMEM, -11, "out of memory")                                             \
-  XX(DEADLOCK, -12, "blocking call from inside an SDK callback")              \
-  XX(TOOBIG, -13, "response larger than the configured cap")                 \
+  XX(OPTIONS, -1, "invalid options")                                           \
+  XX(RUNTIME, -2, "not allowed in the SDK's current state")                    \
+  XX(AUTH, -3, "authentication failed")                                        \
+  XX(API, -4, "the server answered with an error")                             \
+  XX(NOTFOUND, -5, "not found")                                                \
+  XX(TIMEOUT, -6, "timed out")                                                 \
+  XX(CANCELLED, -7, "cancelled")                                               \
+  XX(NETWORK, -8, "network error")                                             \
+  XX(TLS, -9, "TLS error")                                                     \
+  XX(PROTOCOL, -10, "malformed data from the server")                          \
+  XX(NOMEM, -11, "out of memory")                                              \
+  XX(DEADLOCK, -12, "blocking call from inside an SDK callback")               \
+  XX(TOOBIG, -13, "response larger than the configured cap")                   \
   XX(PAIRING, -14, "not allowed while the device is pairing")
 
 typedef enum exp_errno {
@@ -133,7 +136,7 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
 /* XX(name, key, type): type STR is set with exp_set_str, INT with
  * exp_set_int. */
 #define EXP_OPTION_MAP(XX)                                                     \
-  XX(HOST, "host", STR)                     /* https://api.goexp.io */         \
+  XX(HOST, "host", STR) /* https://api.goexp.io */                             \
   XX(USERNAME, "username", STR)                                                \
   XX(PASSWORD, "password", STR)                                                \
   XX(ORGANIZATION, "organization", STR)                                        \
@@ -145,10 +148,10 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(CA_FILE, "ca_file", STR)               /* system CA bundle */             \
   XX(TLS_VERIFY, "tls_verify", INT)         /* 1; 0 turns checks off */        \
   XX(REQUEST_TIMEOUT_MS, "request_timeout_ms", INT) /* 10000 */                \
-  XX(MAX_BODY_BYTES, "max_body_bytes", INT)         /* 32 MiB */           \
-  XX(EIO_VERSION, "eio_version", INT)           /* 0: 4 then 3 */          \
-  XX(RECONNECT_MIN_MS, "reconnect_min_ms", INT) /* 1000 */                 \
-  XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT) /* 20000 */
+  XX(MAX_BODY_BYTES, "max_body_bytes", INT)         /* 32 MiB */               \
+  XX(EIO_VERSION, "eio_version", INT)               /* 0: 4 then 3 */          \
+  XX(RECONNECT_MIN_MS, "reconnect_min_ms", INT)     /* 1000 */                 \
+  XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT)     /* 20000 */
 
 typedef enum exp_option {
 #define EXP_XX_(name, key, type) EXP_OPT_##name,
@@ -232,11 +235,11 @@ typedef struct exp_call {
   uint64_t timeout_ms; /* 0: the request_timeout_ms option */
 } exp_call;
 
-/* result: the parsed JSON answer, NULL for an empty body; owned by the
- * callee, free with cJSON_Delete.  Non-2xx answers give EXP_EAPI (404:
- * EXP_ENOTFOUND) with the server's code and message in exp_last_error. */
-typedef void (*exp_json_cb)(exp_sdk *sdk, int status, cJSON *result,
-                            void *ud);
+/* result: the parsed JSON answer, NULL for an empty body; handed over to
+ * the callback, which frees it with cJSON_Delete.  Non-2xx answers give
+ * EXP_EAPI (404: EXP_ENOTFOUND) with the server's code and message in
+ * exp_last_error. */
+typedef void (*exp_json_cb)(exp_sdk *sdk, int status, cJSON *result, void *ud);
 
 EXP_EXTERN int exp_request(exp_sdk *sdk, const exp_call *call, exp_json_cb cb,
                            void *ud);
@@ -245,18 +248,16 @@ EXP_EXTERN int exp_request_wait(exp_sdk *sdk, const exp_call *call,
 
 EXP_EXTERN int exp_get(exp_sdk *sdk, const char *path, const cJSON *query,
                        exp_json_cb cb, void *ud);
-EXP_EXTERN int exp_get_wait(exp_sdk *sdk, const char *path,
-                            const cJSON *query, cJSON **result);
+EXP_EXTERN int exp_get_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                            cJSON **result);
 EXP_EXTERN int exp_post(exp_sdk *sdk, const char *path, const cJSON *query,
                         const cJSON *body, exp_json_cb cb, void *ud);
-EXP_EXTERN int exp_post_wait(exp_sdk *sdk, const char *path,
-                             const cJSON *query, const cJSON *body,
-                             cJSON **result);
+EXP_EXTERN int exp_post_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                             const cJSON *body, cJSON **result);
 EXP_EXTERN int exp_put(exp_sdk *sdk, const char *path, const cJSON *query,
                        const cJSON *body, exp_json_cb cb, void *ud);
-EXP_EXTERN int exp_put_wait(exp_sdk *sdk, const char *path,
-                            const cJSON *query, const cJSON *body,
-                            cJSON **result);
+EXP_EXTERN int exp_put_wait(exp_sdk *sdk, const char *path, const cJSON *query,
+                            const cJSON *body, cJSON **result);
 EXP_EXTERN int exp_patch(exp_sdk *sdk, const char *path, const cJSON *query,
                          const cJSON *body, exp_json_cb cb, void *ud);
 EXP_EXTERN int exp_patch_wait(exp_sdk *sdk, const char *path,
