@@ -436,6 +436,14 @@ int exp_auth_is_pairing(const exp_auth_machine *a) {
 unsigned exp_auth_gen(const exp_auth_machine *a) {
   return a->gen;
 }
+int exp_auth_reveals(const exp_auth_machine *a, const char *s) {
+  const char *const secrets[] = {a->token, a->password, a->secret, a->api_key};
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(secrets); i++)
+    if (secrets[i] != NULL && secrets[i][0] != '\0' &&
+        strstr(s, secrets[i]) != NULL)
+      return 1;
+  return 0;
+}
 const exp_auth_out *exp_auth_error(const exp_auth_machine *a) {
   return &a->err;
 }

@@ -123,6 +123,9 @@ const char *exp_auth_network_host(const exp_auth_machine *a);
 int exp_auth_is_pairing(const exp_auth_machine *a);
 /* Increases with every new payload. */
 unsigned exp_auth_gen(const exp_auth_machine *a);
+/* 1 when s contains the token, the password, the secret or the API key:
+ * text the server chose may repeat them, and the log must not. */
+int exp_auth_reveals(const exp_auth_machine *a, const char *s);
 /* Why acquire/on_401 refused (message and code of the failure). */
 const exp_auth_out *exp_auth_error(const exp_auth_machine *a);
 

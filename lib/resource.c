@@ -646,6 +646,11 @@ int exp_resource_op_find(exp_resource_op *op, exp_kind kind, const cJSON *query,
     /* The caller's filters join ours as references: nothing is copied, and
      * ours win over a caller's filter of the same name. */
     cJSON_ArrayForEach(q, query) {
+      if (q->string == NULL) {
+        cJSON_Delete(merged);
+        return exp_resource_fail(op->sdk, EXP_EOPTIONS,
+                                 "a query member has no name");
+      }
       if (cJSON_GetObjectItemCaseSensitive(merged, q->string) != NULL)
         continue;
       if (!cJSON_AddItemReferenceToObject(merged, q->string, (cJSON *)q)) {

@@ -418,9 +418,17 @@ static void on_auth_timer(uv_timer_t *t) {
   exp_sdk_auth_perform(sdk, &o);
 }
 
+/* An auth failure's message for the log, which must not carry what the
+ * server may have repeated from the request. */
+static const char *loggable(const exp_sdk *sdk, const char *msg) {
+  return exp_auth_reveals(sdk->auth, msg)
+             ? "(message withheld: it contains a credential)"
+             : msg;
+}
+
 static void emit_error(exp_sdk *sdk, const exp_auth_out *o) {
   cJSON *data = cJSON_CreateObject();
-  exp_logf(&sdk->log, EXP_LOG_ERROR, "%s", o->message);
+  exp_logf(&sdk->log, EXP_LOG_ERROR, "%s", loggable(sdk, o->message));
   exp_sdk_error(sdk, o->status, o->http_status, o->api_code, "%s", o->message);
   /* Out of memory: the event goes out without data rather than not at all. */
   if (data != NULL &&
@@ -447,7 +455,8 @@ void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o) {
   if (a & (EXP_AUTH_SEND_LOGIN | EXP_AUTH_SEND_REFRESH))
     send_err = send_auth(sdk, o, msg, sizeof(msg));
   if (a & EXP_AUTH_WARN)
-    exp_logf(&sdk->log, EXP_LOG_WARN, "%s; retrying in %llu s", o->message,
+    exp_logf(&sdk->log, EXP_LOG_WARN, "%s; retrying in %llu s",
+             loggable(sdk, o->message),
              (unsigned long long)(o->timer_ms / 1000));
   if (a & EXP_AUTH_EMIT_UPDATE) {
     const cJSON *p = exp_auth_payload(sdk->auth);

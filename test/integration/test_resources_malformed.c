@@ -152,6 +152,60 @@ static void test_host_prefix(void) {
             EXP_ENOTFOUND);
 }
 
+/* A query member without a name (added as to an array) is the caller's
+ * mistake, whether or not the SDK adds filters of its own. */
+static void test_nameless_query(void) {
+  exp_resource *folder = NULL;
+  exp_results *rs = (exp_results *)&rs;
+  cJSON *q = cJSON_CreateObject();
+  cJSON_AddItemToArray(q, cJSON_CreateString("x"));
+  CHECK_INT(exp_find_resources_wait(sdk, EXP_CONTENT, q, &rs), EXP_EOPTIONS);
+  CHECK(rs == NULL);
+  CHECK_INT(exp_get_resource_wait(sdk, EXP_CONTENT, "savable", &folder), 0);
+  rs = (exp_results *)&rs;
+  CHECK_INT(exp_content_children_wait(folder, q, &rs), EXP_EOPTIONS);
+  CHECK(rs == NULL);
+  CHECK_INT(exp_last_error(sdk)->code, EXP_EOPTIONS);
+  exp_resource_free(folder);
+  cJSON_Delete(q);
+}
+
+/* Every log line, joined, to look for credentials in. */
+static char logged[8192];
+
+static void on_log(exp_log_level level, const char *msg, void *ud) {
+  size_t n = strlen(logged);
+  EXP_UNUSED(level);
+  EXP_UNUSED(ud);
+  snprintf(logged + n, sizeof(logged) - n, "%s\n", msg);
+}
+
+/* A server whose error messages repeat the password or the token: the log
+ * withholds them (exp.h: a log message never carries a credential). */
+static void test_log_withholds_credentials(void) {
+  exp_sdk *s = rt_user_on(NULL, server.origin);
+  int status = 0;
+
+  logged[0] = '\0';
+  exp_set_str(s, EXP_OPT_USERNAME, "echo-401");
+  exp_set_log(s, EXP_LOG_DEBUG, on_log, NULL);
+  CHECK_INT(exp_start_wait(s, 10000), EXP_EAUTH);
+  exp_stop(s);
+  CHECK(logged[0] != '\0');
+  CHECK(strstr(logged, "test-Password1") == NULL);
+
+  /* The token lives 2 s: its refresh is due after 1 s, and fails. */
+  logged[0] = '\0';
+  s = login_as("echo");
+  exp_set_log(s, EXP_LOG_DEBUG, on_log, NULL);
+  for (int i = 0; i < 40 && strstr(logged, "retrying") == NULL; i++)
+    status = exp_sleep(s, 100);
+  CHECK_INT(status, 0);
+  CHECK(strstr(logged, "retrying") != NULL);
+  CHECK(strstr(logged, "echo-token") == NULL);
+  exp_stop(s);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s NODE PEER_JS\n", argv[0]);
@@ -171,6 +225,8 @@ int main(int argc, char **argv) {
   RUN(test_save);
   RUN(test_bad_payload);
   RUN(test_host_prefix);
+  RUN(test_log_withholds_credentials);
+  RUN(test_nameless_query);
   exp_stop(sdk);
   refserver_stop(&server);
   return t_done();

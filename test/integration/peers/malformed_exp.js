@@ -23,7 +23,7 @@ const json = (res, status, obj) => send(res, status, JSON.stringify(obj));
 
 // The login's username picks a bad payload: a token no header can carry,
 // an api.host no request can go to, or one with a path before "/api".
-const TOKENS = { 'bad-token': 'access\r\nX-Injected: 1', 'ctl-token': 'access\u0001' };
+const TOKENS = { 'bad-token': 'access\r\nX-Injected: 1', 'ctl-token': 'access\u0001', echo: 'echo-token-5f3a' };
 const API_HOSTS = { 'bad-host': 'ftp://nowhere', 'query-host': () => `${origin}/?x=1`, 'prefix': () => `${origin}/prefix/` };
 
 function auth(body) {
@@ -32,12 +32,26 @@ function auth(body) {
   const host = API_HOSTS[username];
   return {
     token: TOKENS[username] || 'access-token',
-    expiration: Date.now() + 3600 * 1000,
+    expiration: Date.now() + (username === 'echo' ? 2000 : 3600 * 1000),
     restrictedToken: 'restricted-token',
     api: { host: typeof host === 'function' ? host() : host || origin },
     network: { host: origin },
     identity: { type: 'user', organization: 'scala', uuid: 'user', username: 'u' },
   };
+}
+
+// Errors whose message repeats a credential, which the SDK must keep out
+// of its log: the login of "echo-401" gets a 401 naming the password, and
+// the token of "echo" (short-lived) a refresh error naming the token.
+function echoed(what, req, body) {
+  let login = {};
+  try { login = JSON.parse(body); } catch (e) { /* a refresh */ }
+  if (what === 'login' && login.username === 'echo-401')
+    return { status: 401, message: `wrong password ${login.password}` };
+  const bearer = req.headers.authorization || '';
+  if (what === 'token' && bearer.includes('echo-token'))
+    return { status: 500, message: `cannot refresh ${bearer}` };
+  return null;
 }
 
 // Find answers, chosen by the "case" query parameter.
@@ -71,7 +85,12 @@ function handle(req, res) {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     if (segs[0] !== 'api') return json(res, 404, { code: 'not.found', message: 'No such route.' });
-    if (segs[1] === 'auth') return json(res, 200, auth(Buffer.concat(chunks).toString()));
+    if (segs[1] === 'auth') {
+      const body = Buffer.concat(chunks).toString();
+      const echo = echoed(segs[2], req, body);
+      if (echo) return json(res, echo.status, { code: 'echo', message: echo.message });
+      return json(res, 200, auth(body));
+    }
     if (segs[segs.length - 1] === 'prefixed') {
       if (!prefixed) return json(res, 404, { code: 'not.found', message: 'Not without the prefix.' });
       return json(res, 200, { uuid: 'prefixed', query: Object.fromEntries(url.searchParams) });
