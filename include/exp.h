@@ -29,7 +29,8 @@
  *
  * - Errors.  Functions return 0 or a negative exp_errno.  exp_last_error()
  *   tells the detail of the latest failure (HTTP status, the server's code
- *   and message).
+ *   and message).  A NULL handle is EXP_EOPTIONS (NULL from functions that
+ *   return a pointer), never a crash.
  *
  * - Stopping.  exp_stop() may be called anywhere, also from inside a
  *   callback; pending operations complete with EXP_ECANCELLED.  A blocking

@@ -30,6 +30,8 @@ void exp_logf(const exp_logger *l, exp_log_level level, const char *fmt, ...) {
 }
 
 void exp_set_log(exp_sdk *sdk, exp_log_level min, exp_log_cb cb, void *ud) {
+  if (sdk == NULL)
+    return;
   sdk->log.min = min;
   sdk->log.cb = cb;
   sdk->log.ud = ud;

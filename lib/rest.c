@@ -297,6 +297,8 @@ int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
   call *c;
   int r;
 
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
   if (sdk->state != EXP_SDK_STARTED)
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
                          sdk->state == EXP_SDK_NEW
@@ -361,6 +363,8 @@ int exp_request_wait(exp_sdk *sdk, const exp_call *in, cJSON **result) {
 
   if (result != NULL)
     *result = NULL;
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
   if ((r = exp_sdk_can_wait(sdk)) != 0 ||
       (r = exp_request(sdk, in, on_wait, &w)) != 0)
     return r;

@@ -53,7 +53,9 @@ int exp_sdk_error(exp_sdk *sdk, int code, int http_status, const char *api_code,
 }
 
 const exp_error *exp_last_error(const exp_sdk *sdk) {
-  return &sdk->err;
+  static const exp_error no_handle = {EXP_EOPTIONS, 0, NULL,
+                                      "no SDK handle (NULL)"};
+  return sdk != NULL ? &sdk->err : &no_handle;
 }
 
 int64_t exp_sdk_now(void) {
@@ -93,12 +95,14 @@ exp_sdk *exp_new(uv_loop_t *loop) {
 }
 
 uv_loop_t *exp_loop(const exp_sdk *sdk) {
-  return sdk->loop;
+  return sdk != NULL ? sdk->loop : NULL;
 }
 
 int exp_set_str(exp_sdk *sdk, exp_option opt, const char *value) {
   char msg[200];
   int r;
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
   if (sdk->state != EXP_SDK_NEW)
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
                          "options are set before exp_start");
@@ -109,6 +113,8 @@ int exp_set_str(exp_sdk *sdk, exp_option opt, const char *value) {
 int exp_set_int(exp_sdk *sdk, exp_option opt, int64_t value) {
   char msg[200];
   int r;
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
   if (sdk->state != EXP_SDK_NEW)
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
                          "options are set before exp_start");
@@ -243,7 +249,10 @@ int exp_sdk_pump(exp_sdk *sdk, const int *done, uint64_t timeout_ms) {
 
 int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms) {
   int never = 0;
-  int r = pump(sdk, &never, timeout_ms, timeout_ms == 0);
+  int r;
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
+  r = pump(sdk, &never, timeout_ms, timeout_ms == 0);
   return r == EXP_ETIMEOUT ? 0 : r;
 }
 
@@ -251,7 +260,8 @@ int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms) {
 
 exp_handler *exp_on(exp_sdk *sdk, exp_event ev, exp_event_cb cb, void *ud) {
   exp_handler *h;
-  if (cb == NULL || (int)ev < EXP_EVENT_ONLINE || ev > EXP_EVENT_PAIRED)
+  if (sdk == NULL || cb == NULL || (int)ev < EXP_EVENT_ONLINE ||
+      ev > EXP_EVENT_PAIRED)
     return NULL;
   h = calloc(1, sizeof(*h));
   if (h == NULL)
@@ -503,6 +513,8 @@ int exp_start(exp_sdk *sdk, exp_done_cb cb, void *ud) {
   char msg[300];
   int r;
 
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
   if (sdk->state != EXP_SDK_NEW)
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
                          "exp_start: the handle was already started");
@@ -583,7 +595,10 @@ static void on_start_wait(exp_sdk *sdk, int status, void *ud) {
 
 int exp_start_wait(exp_sdk *sdk, uint64_t timeout_ms) {
   start_waiter w = {0, 0};
-  int r = exp_sdk_can_wait(sdk);
+  int r;
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
+  r = exp_sdk_can_wait(sdk);
   if (r == 0)
     r = exp_start(sdk, on_start_wait, &w);
   if (r != 0)
@@ -595,7 +610,7 @@ int exp_start_wait(exp_sdk *sdk, uint64_t timeout_ms) {
 }
 
 const cJSON *exp_auth(const exp_sdk *sdk) {
-  return sdk->auth != NULL ? exp_auth_payload(sdk->auth) : NULL;
+  return sdk != NULL && sdk->auth != NULL ? exp_auth_payload(sdk->auth) : NULL;
 }
 
 /* --------------------------------------------------------------- network */
