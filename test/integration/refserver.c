@@ -136,3 +136,24 @@ int refserver_post(const refserver *s, const char *path) {
   close(fd);
   return status;
 }
+
+void refserver_credentials(exp_sdk *sdk, cred c) {
+  switch (c) {
+  case USER:
+    exp_set_str(sdk, EXP_OPT_USERNAME, "test@goexp.io");
+    exp_set_str(sdk, EXP_OPT_PASSWORD, "test-Password1");
+    exp_set_str(sdk, EXP_OPT_ORGANIZATION, "scala");
+    break;
+  case DEVICE:
+    exp_set_str(sdk, EXP_OPT_UUID, "test-uuid");
+    exp_set_str(sdk, EXP_OPT_SECRET, "test-secret");
+    break;
+  case CONSUMER:
+    exp_set_str(sdk, EXP_OPT_UUID, "test-uuid");
+    exp_set_str(sdk, EXP_OPT_API_KEY, "test-api-key");
+    break;
+  case PAIRING:
+    exp_set_int(sdk, EXP_OPT_ALLOW_PAIRING, 1);
+    break;
+  }
+}

@@ -9,6 +9,8 @@
 
 #include <uv.h>
 
+#include "exp.h"
+
 typedef struct refserver {
   uv_loop_t loop;
   uv_process_t proc;
@@ -34,5 +36,11 @@ void refserver_stop(refserver *s);
 /* POST path on the server with no body (its /_test hooks) over plain
  * HTTP; returns the HTTP status, or -1. */
 int refserver_post(const refserver *s, const char *path);
+
+/* The fixtures the server seeds (test/server/README.md). */
+typedef enum cred { USER, DEVICE, CONSUMER, PAIRING } cred;
+
+/* Sets the credentials of fixture c on sdk. */
+void refserver_credentials(exp_sdk *sdk, cred c);
 
 #endif

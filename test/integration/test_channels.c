@@ -31,8 +31,6 @@ static void on_log(exp_log_level level, const char *msg, void *ud) {
     fprintf(stderr, "  log %d: %s\n", (int)level, msg);
 }
 
-typedef enum cred { USER, DEVICE, CONSUMER, PAIRING } cred;
-
 static exp_sdk *make_opt(uv_loop_t *loop, cred c, int network) {
   exp_sdk *sdk = exp_new(loop);
   CHECK(sdk != NULL);
@@ -40,24 +38,7 @@ static exp_sdk *make_opt(uv_loop_t *loop, cred c, int network) {
   CHECK_INT(exp_set_str(sdk, EXP_OPT_HOST, srv.origin), 0);
   CHECK_INT(exp_set_int(sdk, EXP_OPT_ENABLE_NETWORK, network), 0);
   CHECK_INT(exp_set_int(sdk, EXP_OPT_EIO_VERSION, eio), 0);
-  switch (c) {
-  case USER:
-    exp_set_str(sdk, EXP_OPT_USERNAME, "test@goexp.io");
-    exp_set_str(sdk, EXP_OPT_PASSWORD, "test-Password1");
-    exp_set_str(sdk, EXP_OPT_ORGANIZATION, "scala");
-    break;
-  case DEVICE:
-    exp_set_str(sdk, EXP_OPT_UUID, "test-uuid");
-    exp_set_str(sdk, EXP_OPT_SECRET, "test-secret");
-    break;
-  case CONSUMER:
-    exp_set_str(sdk, EXP_OPT_UUID, "test-uuid");
-    exp_set_str(sdk, EXP_OPT_API_KEY, "test-api-key");
-    break;
-  case PAIRING:
-    exp_set_int(sdk, EXP_OPT_ALLOW_PAIRING, 1);
-    break;
-  }
+  refserver_credentials(sdk, c);
   return sdk;
 }
 

@@ -32,32 +32,13 @@ static uint64_t now_ms(void) {
   return uv_hrtime() / 1000000;
 }
 
-typedef enum cred { USER, DEVICE, CONSUMER, PAIRING } cred;
-
 static exp_sdk *make(uv_loop_t *loop, const char *origin, cred c) {
   exp_sdk *sdk = exp_new(loop);
   CHECK(sdk != NULL);
   exp_set_log(sdk, EXP_LOG_DEBUG, on_log, NULL);
   CHECK_INT(exp_set_str(sdk, EXP_OPT_HOST, origin), 0);
   CHECK_INT(exp_set_int(sdk, EXP_OPT_ENABLE_NETWORK, 0), 0);
-  switch (c) {
-  case USER:
-    exp_set_str(sdk, EXP_OPT_USERNAME, "test@goexp.io");
-    exp_set_str(sdk, EXP_OPT_PASSWORD, "test-Password1");
-    exp_set_str(sdk, EXP_OPT_ORGANIZATION, "scala");
-    break;
-  case DEVICE:
-    exp_set_str(sdk, EXP_OPT_UUID, "test-uuid");
-    exp_set_str(sdk, EXP_OPT_SECRET, "test-secret");
-    break;
-  case CONSUMER:
-    exp_set_str(sdk, EXP_OPT_UUID, "test-uuid");
-    exp_set_str(sdk, EXP_OPT_API_KEY, "test-api-key");
-    break;
-  case PAIRING:
-    exp_set_int(sdk, EXP_OPT_ALLOW_PAIRING, 1);
-    break;
-  }
+  refserver_credentials(sdk, c);
   return sdk;
 }
 
