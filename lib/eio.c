@@ -177,7 +177,7 @@ static int on_connect_error(exp_eio *s, const char *p, size_t n,
     m = cJSON_IsObject(s->json)
             ? cJSON_GetObjectItemCaseSensitive(s->json, "message")
             : s->json;
-    if (cJSON_IsString(m))
+    if (cJSON_IsString(m) && m->valuestring[0] != '\0')
       msg = m->valuestring;
     s->arg = s->json;
   }

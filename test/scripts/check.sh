@@ -2,11 +2,19 @@
 # check.sh: the README's second command.  Installs what is missing, builds,
 # and runs every test twice: in a normal build and in one with address and
 # undefined-behaviour sanitizers (any report fails).  The unit tests run once
-# more under valgrind, and once built with clang, warnings as errors.
+# more under valgrind, and once built with clang, warnings as errors; each
+# fuzz target runs for a few seconds over its seed corpus.
 source "$(dirname "$0")/setup.sh"
 
 build_dir build-asan -Db_sanitize=address,undefined -Db_lundef=false
 CC=clang build_dir build-clang -Dsamples=false -Dbench=false
+# The libFuzzer targets (test/fuzz) are only configured here: meson test
+# builds what the fuzz suite needs, not the rest of the tree.
+if [ ! -f build-fuzz/build.ninja ]; then
+  say "Configuring build-fuzz"
+  CC=clang meson setup build-fuzz -Dfuzz=true -Dsamples=false -Dbench=false \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
@@ -21,12 +29,13 @@ run() {
 run build
 run build-asan --no-suite interop --no-suite bench
 run build-clang --suite unit
+run build-fuzz --suite fuzz
 say "Testing build under valgrind (unit suite)"
 meson test -C build --suite unit --num-processes 2 --logbase valgrind \
   --wrap='valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
   || status=1
 
-# One closing tally over the four runs, in the plain form CI reads.
+# One closing tally over the five runs, in the plain form CI reads.
 node -e '
   const fs = require("fs");
   let pass = 0, fail = 0, skip = 0;
@@ -43,5 +52,5 @@ node -e '
     }
   }
   console.log(`${pass} passed, ${fail} failed, ${skip} skipped`);
-' build build-asan build-clang build:valgrind
+' build build-asan build-clang build:valgrind build-fuzz
 exit $status

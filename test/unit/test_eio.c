@@ -307,6 +307,12 @@ static void test_connect_error(void) {
   CHECK_INT(out.kind, EXP_EIO_CONNECT_ERROR);
   CHECK_STR(out.message, "the server refused the connection");
   exp_eio_cleanup(&s);
+  /* An empty message would read as "still running" (eio.h). */
+  connected(&s, 4);
+  CHECK_INT(feed(&s, "44{\"message\":\"\"}", 1, &out), 0);
+  CHECK_STR(out.message, "the server refused the connection");
+  CHECK_STR(exp_eio_message(&s), "the server refused the connection");
+  exp_eio_cleanup(&s);
   connected(&s, 3);
   CHECK_INT(feed(&s, "44", 1, &out), 0);
   CHECK_INT(out.kind, EXP_EIO_CONNECT_ERROR);
