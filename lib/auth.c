@@ -33,6 +33,7 @@ struct exp_auth_machine {
   cJSON *payload;
   const char *token; /* inside payload */
   int64_t expiration;
+  int expired_in_row; /* payloads in a row that had expired on arrival */
   const char *api_host, *network_host;
   int pairing;
 };
@@ -278,7 +279,18 @@ static void accept_payload(exp_auth_machine *a, int64_t now, cJSON *p,
   out->actions |= EXP_AUTH_EMIT_UPDATE;
   if (a->pairing) {
     out->actions |= EXP_AUTH_STOP_TIMER;
+  } else if (a->expiration <= now) {
+    /* A server handing out dead tokens (or seconds for milliseconds) would
+     * otherwise get a login every second: back off, doubling to the retry
+     * interval. */
+    int shift = a->expired_in_row < 6 ? a->expired_in_row : 6;
+    a->expired_in_row++;
+    out->timer_ms = (uint64_t)EXP_AUTH_MIN_REFRESH_MS << shift;
+    if (out->timer_ms > EXP_AUTH_RETRY_MS)
+      out->timer_ms = EXP_AUTH_RETRY_MS;
+    out->actions |= EXP_AUTH_ARM_TIMER;
   } else {
+    a->expired_in_row = 0;
     half = (a->expiration - now) / 2;
     out->timer_ms = half < EXP_AUTH_MIN_REFRESH_MS ? EXP_AUTH_MIN_REFRESH_MS
                                                    : (uint64_t)half;

@@ -11,8 +11,10 @@
  *
  * Rules (exp-protocol.md, "Authentication"):
  * - After a login or refresh the timer is armed at half the remaining
- *   lifetime (at least EXP_AUTH_MIN_REFRESH_MS); it fires a refresh.
- *   Pairing tokens are never refreshed.
+ *   lifetime (at least EXP_AUTH_MIN_REFRESH_MS); it fires a refresh.  A
+ *   token that had expired on arrival is renewed after
+ *   EXP_AUTH_MIN_REFRESH_MS, doubling for each such token in a row up to
+ *   EXP_AUTH_RETRY_MS.  Pairing tokens are never refreshed.
  * - A refresh failing with anything but 401 is retried every
  *   EXP_AUTH_RETRY_MS; once the old token has expired the retry is a login.
  * - A refresh answered 401 turns into a login with the stored credentials.

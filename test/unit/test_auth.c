@@ -407,8 +407,41 @@ static void test_malformed_payloads(void) {
   }
 }
 
+/* Tokens already dead on arrival: the renewals back off to the retry
+ * interval instead of logging in every second, until a live one comes. */
+static void test_expired_tokens_back_off(void) {
+  static const uint64_t want[] = {1000,  2000,  4000,  8000,
+                                  16000, 32000, 60000, 60000};
+  exp_auth_out o;
+  exp_auth_machine *a = exp_auth_new(&user);
+  int64_t now = T0;
+  size_t i;
+
+  exp_auth_start(a, now, &o);
+  for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    login_ok(a, now, o.seq, now - 5, &o); /* expired 5 ms ago */
+    CHECK(o.actions & EXP_AUTH_ARM_TIMER);
+    CHECK_INT(o.timer_ms, want[i]);
+    now += (int64_t)o.timer_ms;
+    exp_auth_on_timer(a, now, &o);
+    CHECK(o.actions & EXP_AUTH_SEND_LOGIN);
+  }
+  login_ok(a, now, o.seq, now + HOUR, &o);
+  CHECK_INT(o.timer_ms, HOUR / 2);
+  exp_auth_on_timer(a, now + HOUR / 2, &o);
+  CHECK(o.actions & EXP_AUTH_SEND_REFRESH);
+  {
+    const char *p = payload(now, 0); /* dead again: the back-off restarts */
+    exp_auth_on_refresh(a, now + HOUR / 2, o.seq, 0, NULL, 200, p, strlen(p),
+                        &o);
+  }
+  CHECK_INT(o.timer_ms, 1000);
+  exp_auth_free(a);
+}
+
 int main(void) {
   RUN(test_login_schedules_refresh);
+  RUN(test_expired_tokens_back_off);
   RUN(test_refresh_error_retries);
   RUN(test_refresh_401_logs_in);
   RUN(test_login_401_fatal);
