@@ -117,8 +117,8 @@ static inline char *fuzz_ws_fill(const char *data, size_t len,
   return out;
 }
 
-/* wslay 1.0.1 checks the UTF-8 of a close frame's reason from the third
- * byte of every chunk it reads, not of the payload: a close frame cut in
+/* wslay (Debian 1.1.1) checks the UTF-8 of a close frame's reason from the
+ * third byte of every chunk it reads, not of the payload: a close frame cut in
  * two is judged wrongly (test/fuzz/crashes/ws_frames/).  Until that is
  * dealt with, cuts inside a close frame move to its start, so the rest
  * stays checked.  data[from..len) is walked as frames. */
