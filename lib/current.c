@@ -26,16 +26,8 @@ static int current_uuid(exp_sdk *sdk, const char **uuid) {
 
 /* The current device's document arrived: go on to what it links to. */
 static void on_device(exp_resource_op *op, int status, cJSON *answer) {
-  if (status != 0) {
-    exp_resource_op_finish(op, status, NULL);
+  if (!exp_resource_op_object(op, status, answer, "device"))
     return;
-  }
-  if (!cJSON_IsObject(answer)) {
-    cJSON_Delete(answer);
-    exp_resource_op_fail(op, EXP_EPROTOCOL,
-                         "the server's device is not a JSON object");
-    return;
-  }
   status = exp_related_next(op, answer);
   cJSON_Delete(answer);
   if (status == EXP_RELATED_NONE)

@@ -543,20 +543,27 @@ void exp_resource_op_fail(exp_resource_op *op, int code, const char *fmt, ...) {
   exp_resource_op_finish(op, code, NULL);
 }
 
-void exp_resource_step_resource(exp_resource_op *op, int status,
-                                cJSON *answer) {
-  exp_resource *res;
+int exp_resource_op_object(exp_resource_op *op, int status, cJSON *answer,
+                           const char *what) {
   if (status != 0) {
+    cJSON_Delete(answer);
     exp_resource_op_finish(op, status, NULL);
-    return;
+    return 0;
   }
   if (!cJSON_IsObject(answer)) {
     cJSON_Delete(answer);
     exp_resource_op_fail(op, EXP_EPROTOCOL,
-                         "the server's %s is not a JSON object",
-                         kind_name(op->kind));
-    return;
+                         "the server's %s is not a JSON object", what);
+    return 0;
   }
+  return 1;
+}
+
+void exp_resource_step_resource(exp_resource_op *op, int status,
+                                cJSON *answer) {
+  exp_resource *res;
+  if (!exp_resource_op_object(op, status, answer, kind_name(op->kind)))
+    return;
   res = exp_resource_new(op->sdk, op->kind, answer);
   if (res == NULL) {
     exp_resource_op_fail(op, EXP_ENOMEM, "out of memory");

@@ -151,6 +151,11 @@ int exp_resource_op_defer(exp_resource_op *op, exp_resource_step step);
  * the op. */
 void exp_resource_op_finish(exp_resource_op *op, int status, void *result);
 /* Sets the last error, then finishes with it. */
+/* The common start of a step that expects a JSON object: 1 when answer is
+ * one; else finishes op (with status, or EXP_EPROTOCOL naming what), frees
+ * answer, and returns 0. */
+int exp_resource_op_object(exp_resource_op *op, int status, cJSON *answer,
+                           const char *what);
 void exp_resource_op_fail(exp_resource_op *op, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

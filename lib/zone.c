@@ -54,16 +54,8 @@ int exp_zone_list(exp_resource *location, const cJSON *keys,
 void exp_zone_step_location(exp_resource_op *op, int status, cJSON *answer) {
   exp_resource *location;
   exp_results *rs = NULL;
-  if (status != 0) {
-    exp_resource_op_finish(op, status, NULL);
+  if (!exp_resource_op_object(op, status, answer, "location"))
     return;
-  }
-  if (!cJSON_IsObject(answer)) {
-    cJSON_Delete(answer);
-    exp_resource_op_fail(op, EXP_EPROTOCOL,
-                         "the server's location is not a JSON object");
-    return;
-  }
   location = exp_resource_new(op->sdk, EXP_LOCATION, answer);
   if (location == NULL) {
     exp_resource_op_fail(op, EXP_ENOMEM, "out of memory");
