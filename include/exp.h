@@ -92,6 +92,25 @@ EXP_EXTERN const char *exp_strerror(int err);
 /* "EXP_ETIMEOUT"; "EXP_EUNKNOWN" for a value outside the list. */
 EXP_EXTERN const char *exp_err_name(int err);
 
+/* ------------------------------------------------------------ allocator */
+
+typedef void *(*exp_malloc_fn)(size_t size);
+typedef void *(*exp_realloc_fn)(void *ptr, size_t size);
+typedef void *(*exp_calloc_fn)(size_t count, size_t size);
+typedef void (*exp_free_fn)(void *ptr);
+
+/* Replaces the allocator of the whole process's SDK: every allocation of
+ * the SDK goes through these functions, and so do cJSON's (cJSON_InitHooks
+ * with m and f) and libuv's (uv_replace_allocator).  mbedtls and wslay, as
+ * Debian builds them, offer no hook and keep using malloc.  Call it once,
+ * before anything else uses the SDK, cJSON or libuv: memory allocated
+ * before would be freed with the wrong function.  EXP_EOPTIONS when a
+ * function is NULL, EXP_ERUNTIME once an SDK handle was created.  The
+ * functions must behave as their C library namesakes (malloc(0) may
+ * return NULL or a unique pointer; free(NULL) does nothing). */
+EXP_EXTERN int exp_set_allocator(exp_malloc_fn m, exp_realloc_fn r,
+                                 exp_calloc_fn c, exp_free_fn f);
+
 typedef struct exp_sdk exp_sdk;
 
 /* Detail of the latest failure on an SDK handle.  Inside a completion
@@ -269,7 +288,7 @@ EXP_EXTERN int exp_delete(exp_sdk *sdk, const char *path, const cJSON *query,
 EXP_EXTERN int exp_delete_wait(exp_sdk *sdk, const char *path,
                                const cJSON *query, cJSON **result);
 
-/* Frees a string the SDK handed over. */
+/* Frees a string the SDK handed over, with the SDK's allocator. */
 EXP_EXTERN void exp_free(void *p);
 
 /* ============================================================ resources */

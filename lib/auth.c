@@ -39,7 +39,7 @@ struct exp_auth_machine {
 };
 
 exp_auth_machine *exp_auth_new(const exp_auth_credentials *c) {
-  exp_auth_machine *a = calloc(1, sizeof(*a));
+  exp_auth_machine *a = exp_calloc(1, sizeof(*a));
   if (a == NULL)
     return NULL;
   a->kind = c->kind;
@@ -62,15 +62,15 @@ exp_auth_machine *exp_auth_new(const exp_auth_credentials *c) {
 void exp_auth_free(exp_auth_machine *a) {
   if (a == NULL)
     return;
-  free(a->username);
-  free(a->password);
-  free(a->organization);
-  free(a->uuid);
-  free(a->secret);
-  free(a->api_key);
+  exp_free(a->username);
+  exp_free(a->password);
+  exp_free(a->organization);
+  exp_free(a->uuid);
+  exp_free(a->secret);
+  exp_free(a->api_key);
   cJSON_Delete(a->payload);
-  free(a->body);
-  free(a);
+  exp_free(a->body);
+  exp_free(a);
 }
 
 static void out_init(exp_auth_out *out) {
@@ -192,7 +192,7 @@ static int login_body(exp_auth_machine *a, int64_t now, char **body) {
   *body = cJSON_PrintUnformatted(o);
   r = *body == NULL ? EXP_ENOMEM : 0;
 done:
-  free(jwt);
+  exp_free(jwt);
   cJSON_Delete(o);
   return r;
 }
@@ -202,7 +202,7 @@ static void login_failed(exp_auth_machine *a, exp_auth_out *out);
 static void send_login(exp_auth_machine *a, int64_t now, exp_auth_out *out) {
   a->st = S_LOGIN;
   a->seq++;
-  free(a->body);
+  exp_free(a->body);
   if (login_body(a, now, &a->body) != 0) {
     set_error(out, EXP_ENOMEM, 0, NULL, 0, "login: out of memory");
     login_failed(a, out);
@@ -377,12 +377,12 @@ int exp_auth_set_device(exp_auth_machine *a, const char *uuid,
 
   out_init(out);
   if (u == NULL || s == NULL) {
-    free(u);
-    free(s);
+    exp_free(u);
+    exp_free(s);
     return EXP_ENOMEM;
   }
-  free(a->uuid);
-  free(a->secret);
+  exp_free(a->uuid);
+  exp_free(a->secret);
   a->uuid = u;
   a->secret = s;
   a->kind = EXP_AUTH_DEVICE;

@@ -26,7 +26,7 @@ exp_bus *exp_bus_of(exp_sdk *sdk) {
                                             : "the SDK is stopping");
     return NULL;
   }
-  bus = calloc(1, sizeof(*bus));
+  bus = exp_calloc(1, sizeof(*bus));
   if (bus == NULL) {
     exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
     return NULL;
@@ -48,7 +48,7 @@ void exp_bus_ref(exp_bus *bus) {
 
 void exp_bus_unref(exp_bus *bus) {
   if (--bus->refs == 0)
-    free(bus);
+    exp_free(bus);
 }
 
 void exp_bus_auth(exp_sdk *sdk) {
@@ -103,14 +103,14 @@ static exp_bus_chan *get_chan(exp_bus *bus, const char *id) {
 
   if (c != NULL)
     return c;
-  c = calloc(1, sizeof(*c) + n);
+  c = exp_calloc(1, sizeof(*c) + n);
   if (c == NULL)
     return NULL;
   memcpy(c->id, id, n);
   exp_list_init(&c->pending);
   c->hnode.hash = chan_hash(id);
   if (exp_hmap_insert(&bus->chans, &c->hnode) != 0) {
-    free(c);
+    exp_free(c);
     return NULL;
   }
   return c;
@@ -118,7 +118,7 @@ static exp_bus_chan *get_chan(exp_bus *bus, const char *id) {
 
 static void free_chan(exp_bus *bus, exp_bus_chan *c) {
   exp_hmap_remove(&bus->chans, &c->hnode);
-  free(c);
+  exp_free(c);
 }
 
 static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
@@ -128,7 +128,7 @@ static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
 
   if (r != NULL)
     return r;
-  r = calloc(1, sizeof(*r) + n);
+  r = exp_calloc(1, sizeof(*r) + n);
   if (r == NULL)
     return NULL;
   memcpy(r->name, name, n);
@@ -136,7 +136,7 @@ static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
   exp_list_init(&r->listeners);
   r->hnode.hash = route_hash(c->id, name);
   if (exp_hmap_insert(&bus->routes, &r->hnode) != 0) {
-    free(r);
+    exp_free(r);
     return NULL;
   }
   c->routes++;
@@ -147,7 +147,7 @@ static void free_route(exp_bus *bus, exp_bus_route *r) {
   exp_bus_chan *c = r->chan;
 
   exp_hmap_remove(&bus->routes, &r->hnode);
-  free(r);
+  exp_free(r);
   if (--c->routes == 0)
     free_chan(bus, c);
 }
@@ -490,7 +490,7 @@ void exp_bus_stop(exp_sdk *sdk) {
       l->route = NULL;
       exp_listener_detach(l, &notify);
     }
-    free(r);
+    exp_free(r);
   }
   for (n = exp_hmap_first(&bus->chans, &i); n != NULL; n = next) {
     exp_bus_chan *c = (exp_bus_chan *)n;
@@ -501,7 +501,7 @@ void exp_bus_stop(exp_sdk *sdk) {
       l->route = NULL;
       exp_list_insert_tail(&listening, &l->node);
     }
-    free(c);
+    exp_free(c);
   }
   exp_hmap_free(&bus->routes);
   exp_hmap_free(&bus->chans);

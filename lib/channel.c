@@ -46,16 +46,16 @@ exp_channel *exp_get_channel(exp_sdk *sdk, const char *name, int flags) {
   }
   ni = strlen(id) + 1;
   nn = strlen(name) + 1;
-  ch = malloc(sizeof(*ch) + ni + nn);
+  ch = exp_malloc(sizeof(*ch) + ni + nn);
   if (ch == NULL) {
-    free(id);
+    exp_free(id);
     exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
     return NULL;
   }
   ch->id = memcpy((char *)(ch + 1), id, ni);
   ch->name = memcpy(ch->id + ni, name, nn);
   ch->flags = flags;
-  free(id);
+  exp_free(id);
   exp_bus_ref(bus);
   ch->bus = bus;
   return ch;
@@ -68,7 +68,7 @@ exp_channel *exp_resource_channel(const exp_resource *res, int flags) {
   if (res == NULL || (name = exp_resource_channel_name(res)) == NULL)
     return NULL;
   ch = exp_get_channel(res->sdk, name, flags);
-  free(name);
+  exp_free(name);
   return ch;
 }
 
@@ -88,7 +88,7 @@ void exp_channel_free(exp_channel *ch) {
   if (ch == NULL)
     return;
   exp_bus_unref(ch->bus);
-  free(ch);
+  exp_free(ch);
 }
 
 /* ------------------------------------------------------------- broadcast */
@@ -101,7 +101,7 @@ typedef struct pending_broadcast {
 static void on_broadcast(exp_sdk *sdk, int status, cJSON *result, void *ud) {
   pending_broadcast b = *(pending_broadcast *)ud;
 
-  free(ud);
+  exp_free(ud);
   if (status == 0 && !cJSON_IsArray(result)) {
     cJSON_Delete(result);
     result = NULL;
@@ -140,7 +140,7 @@ int exp_broadcast(exp_channel *ch, const char *name, const cJSON *payload,
       timeout_ms > UINT64_MAX - http_ms ? UINT64_MAX : timeout_ms + http_ms;
   query = cJSON_CreateObject();
   body = cJSON_CreateObject();
-  b = malloc(sizeof(*b));
+  b = exp_malloc(sizeof(*b));
   if (query != NULL && body != NULL && b != NULL &&
       cJSON_AddNumberToObject(query, "timeout", (double)timeout_ms) != NULL &&
       cJSON_AddItemToObject(body, "name", cJSON_CreateStringReference(name)) &&
@@ -158,7 +158,7 @@ int exp_broadcast(exp_channel *ch, const char *name, const cJSON *payload,
   } else {
     exp_sdk_error(sdk, r, 0, NULL, "out of memory");
   }
-  free(b);
+  exp_free(b);
   cJSON_Delete(query);
   cJSON_Delete(body);
   return r;

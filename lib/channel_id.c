@@ -129,13 +129,13 @@ int exp_channel_id_encode(const char *organization, const char *name,
   if (json_len > SIZE_MAX / 2)
     return EXP_ENOMEM;
   id_size = (json_len + 2) / 3 * 4 + 1;
-  id = malloc(id_size);
+  id = exp_malloc(id_size);
   if (id == NULL)
     return EXP_ENOMEM;
   if (json_len > sizeof(stack)) {
-    json = malloc(json_len);
+    json = exp_malloc(json_len);
     if (json == NULL) {
-      free(id);
+      exp_free(id);
       return EXP_ENOMEM;
     }
   }
@@ -154,11 +154,11 @@ int exp_channel_id_encode(const char *organization, const char *name,
   if (mbedtls_base64_encode((unsigned char *)id, id_size, &written,
                             (const unsigned char *)json, json_len) != 0) {
     /* Only a too-small buffer fails, which the size above rules out. */
-    free(id);
+    exp_free(id);
     id = NULL;
   }
   if (json != stack)
-    free(json);
+    exp_free(json);
   if (id == NULL)
     return EXP_ENOMEM;
   *out = id;

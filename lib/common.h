@@ -36,6 +36,14 @@ static inline void exp_list_remove(exp_list *e) {
 #define EXP_CONTAINER_OF(ptr, type, field)                                     \
   ((type *)((char *)(ptr)-offsetof(type, field)))
 
+/* Every allocation of the SDK goes through these (alloc.c), so that
+ * exp_set_allocator replaces them all; exp_free is public. */
+void *exp_malloc(size_t n);
+void *exp_calloc(size_t count, size_t n);
+void *exp_realloc(void *p, size_t n);
+/* Called by exp_new: exp_set_allocator is refused from then on. */
+void exp_alloc_used(void);
+
 /* strdup that accepts NULL. */
 char *exp_strdup(const char *s);
 char *exp_strndup(const char *s, size_t n);

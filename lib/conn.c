@@ -51,9 +51,9 @@ static void maybe_free(exp_conn *c) {
   exp_tls_free(c->tls);
   if (c->addrs != NULL)
     uv_freeaddrinfo(c->addrs);
-  free(c->rbuf);
-  free(c->pbuf);
-  free(c);
+  exp_free(c->rbuf);
+  exp_free(c->pbuf);
+  exp_free(c);
 }
 
 /* Reports the end of the connection: through on_connect when it never
@@ -79,8 +79,8 @@ static void end(exp_conn *c, int err, const char *fmt, ...) {
 static void on_written(uv_write_t *req, int status) {
   write_req *w = EXP_CONTAINER_OF(req, write_req, req);
   exp_conn *c = req->data;
-  free(w->data);
-  free(w);
+  exp_free(w->data);
+  exp_free(w);
   if (status < 0 && status != UV_ECANCELED)
     end(c, EXP_ENETWORK, "sending to %s: %s", c->host, uv_strerror(status));
 }
@@ -99,20 +99,20 @@ static int send_bytes(exp_conn *c, char *owned, const char *data, size_t len) {
   write_req *w;
   uv_buf_t b;
   if (n < 0) {
-    free(owned);
+    exp_free(owned);
     return EXP_ENETWORK;
   }
   data += n;
   len -= (size_t)n;
   if (len == 0) {
-    free(owned);
+    exp_free(owned);
     return 0;
   }
   /* The socket is full: queue the rest, in the caller's buffer if ours. */
-  w = malloc(sizeof(*w) + (owned == NULL ? len : 0));
+  w = exp_malloc(sizeof(*w) + (owned == NULL ? len : 0));
   if (w == NULL || len > UINT_MAX) {
-    free(w);
-    free(owned);
+    exp_free(w);
+    exp_free(owned);
     return EXP_ENOMEM;
   }
   if (owned == NULL) {
@@ -125,8 +125,8 @@ static int send_bytes(exp_conn *c, char *owned, const char *data, size_t len) {
   w->req.data = c;
   b = uv_buf_init((char *)data, (unsigned)len);
   if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) < 0) {
-    free(w->data);
-    free(w);
+    exp_free(w->data);
+    exp_free(w);
     return EXP_ENETWORK;
   }
   return 0;
@@ -143,7 +143,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   exp_conn *c = h->data;
   EXP_UNUSED(suggested);
   if (c->rbuf == NULL)
-    c->rbuf = malloc(READ_BUF_SIZE);
+    c->rbuf = exp_malloc(READ_BUF_SIZE);
   *buf = uv_buf_init(c->rbuf, c->rbuf != NULL ? READ_BUF_SIZE : 0);
 }
 
@@ -318,7 +318,7 @@ int exp_conn_open(uv_loop_t *loop, const char *host, uint16_t port,
   size_t hl = strlen(host);
   struct addrinfo hints;
   char service[8];
-  exp_conn *c = calloc(1, sizeof(*c) + hl + 1);
+  exp_conn *c = exp_calloc(1, sizeof(*c) + hl + 1);
   int r;
 
   *out = NULL;
@@ -332,12 +332,12 @@ int exp_conn_open(uv_loop_t *loop, const char *host, uint16_t port,
   c->last_err = UV_EADDRNOTAVAIL;
   if (tls != NULL) {
     c->tls = exp_tls_new(tls, host, msg, msg_size);
-    c->pbuf = malloc(PLAIN_BUF_SIZE);
+    c->pbuf = exp_malloc(PLAIN_BUF_SIZE);
     if (c->tls == NULL || c->pbuf == NULL) {
       r = c->tls == NULL ? EXP_ETLS : EXP_ENOMEM;
       exp_tls_free(c->tls);
-      free(c->pbuf);
-      free(c);
+      exp_free(c->pbuf);
+      exp_free(c);
       if (r == EXP_ENOMEM)
         goto nomem;
       return r;
@@ -345,8 +345,8 @@ int exp_conn_open(uv_loop_t *loop, const char *host, uint16_t port,
   }
   if (uv_tcp_init(loop, &c->tcp) != 0) {
     exp_tls_free(c->tls);
-    free(c->pbuf);
-    free(c);
+    exp_free(c->pbuf);
+    exp_free(c);
     if (msg != NULL && msg_size > 0)
       snprintf(msg, msg_size, "cannot create a socket");
     return EXP_ENETWORK;

@@ -68,13 +68,13 @@ static char *signed_url(exp_sdk *sdk, const char *prefix, const char *path,
   }
   n = host_len + strlen(prefix) + strlen(path) + strlen(suffix) +
       strlen(rt_enc) + strlen(extra) + sizeof("?_rt=");
-  url = malloc(n);
+  url = exp_malloc(n);
   if (url == NULL)
     exp_resource_fail(sdk, EXP_ENOMEM, "out of memory");
   else
     snprintf(url, n, "%.*s%s%s%s?_rt=%s%s", (int)host_len, host, prefix, path,
              suffix, rt_enc, extra);
-  free(rt_enc);
+  exp_free(rt_enc);
   return url;
 }
 
@@ -98,13 +98,13 @@ static char *delivery_url(const exp_resource *content, const char *suffix,
     len--;
   trimmed = exp_strndup(path, len);
   enc = trimmed == NULL ? NULL : exp_url_encode_path(trimmed);
-  free(trimmed);
+  exp_free(trimmed);
   if (enc == NULL) {
     exp_resource_fail(content->sdk, EXP_ENOMEM, "out of memory");
     return NULL;
   }
   url = signed_url(content->sdk, "/api/delivery/", enc, suffix, extra);
-  free(enc);
+  exp_free(enc);
   return url;
 }
 
@@ -151,15 +151,15 @@ char *exp_content_variant_url(const exp_resource *content, const char *name) {
   }
   enc = exp_url_encode_component(name);
   n = enc == NULL ? 0 : strlen(enc) + sizeof("&variant=");
-  extra = n == 0 ? NULL : malloc(n);
+  extra = n == 0 ? NULL : exp_malloc(n);
   if (extra != NULL) {
     snprintf(extra, n, "&variant=%s", enc);
     url = delivery_url(content, "", extra);
   } else {
     exp_resource_fail(content->sdk, EXP_ENOMEM, "out of memory");
   }
-  free(enc);
-  free(extra);
+  exp_free(enc);
+  exp_free(extra);
   return url;
 }
 
@@ -192,6 +192,6 @@ char *exp_location_layout_url(const exp_resource *location) {
     return NULL;
   }
   url = signed_url(location->sdk, "/api/locations/", enc, "/layout", "");
-  free(enc);
+  exp_free(enc);
   return url;
 }

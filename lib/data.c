@@ -25,7 +25,7 @@ static int start(exp_sdk *sdk, const char *method, const char *group,
                                          exp_resource_step_resource);
   if (rc != 0 && op != NULL)
     exp_resource_op_free(op);
-  free(path);
+  exp_free(path);
   return rc;
 }
 

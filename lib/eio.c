@@ -391,7 +391,7 @@ char *exp_eio_path(int version, const char *token) {
     for (t = (const unsigned char *)token; *t != '\0'; t++)
       n += unreserved(*t) ? 1 : 3;
   }
-  path = malloc(n + 1);
+  path = exp_malloc(n + 1);
   if (path == NULL)
     return NULL;
   memcpy(path, base, sizeof(base) - 1);
@@ -441,9 +441,9 @@ int exp_eio_event_frame(const char *name, const cJSON *arg, char **frame,
   if (text == NULL)
     return EXP_ENOMEM;
   n = strlen(text);
-  grown = realloc(text, n + 3);
+  grown = exp_realloc(text, n + 3);
   if (grown == NULL) {
-    free(text);
+    exp_free(text);
     return EXP_ENOMEM;
   }
   memmove(grown + 2, grown, n + 1);
@@ -472,7 +472,7 @@ int exp_eio_subscribe_frame(const char *const *ids, size_t n, char **frame,
         return EXP_EOPTIONS;
     total += (size_t)(c - (const unsigned char *)ids[i]) + 2 + (i > 0);
   }
-  f = malloc(total + 1);
+  f = exp_malloc(total + 1);
   if (f == NULL)
     return EXP_ENOMEM;
   memcpy(f, head, sizeof(head) - 1);

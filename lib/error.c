@@ -33,7 +33,7 @@ char *exp_strndup(const char *s, size_t n) {
   char *d;
   if (s == NULL)
     return NULL;
-  d = malloc(n + 1);
+  d = exp_malloc(n + 1);
   if (d == NULL)
     return NULL;
   memcpy(d, s, n);
@@ -43,8 +43,4 @@ char *exp_strndup(const char *s, size_t n) {
 
 char *exp_strdup(const char *s) {
   return s == NULL ? NULL : exp_strndup(s, strlen(s));
-}
-
-void exp_free(void *p) {
-  free(p);
 }

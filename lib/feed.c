@@ -23,7 +23,7 @@ int exp_feed_data(exp_resource *feed, const cJSON *query, exp_json_cb cb,
                                          exp_resource_step_json);
   if (rc != 0 && op != NULL)
     exp_resource_op_free(op);
-  free(path);
+  exp_free(path);
   return rc;
 }
 

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "exp.h"
+#include "common.h"
 
 uint32_t exp_hash_str(uint32_t h, const char *s) {
   for (; *s != '\0'; s++) {
@@ -20,7 +20,7 @@ void exp_hmap_init(exp_hmap *m) {
 }
 
 void exp_hmap_free(exp_hmap *m) {
-  free(m->buckets);
+  exp_free(m->buckets);
   exp_hmap_init(m);
 }
 
@@ -30,7 +30,7 @@ exp_hnode *exp_hmap_bucket(const exp_hmap *m, uint32_t hash) {
 
 static void grow(exp_hmap *m) {
   size_t n = m->nbuckets * 2;
-  exp_hnode **b = calloc(n, sizeof(*b));
+  exp_hnode **b = exp_calloc(n, sizeof(*b));
 
   if (b == NULL)
     return;
@@ -42,7 +42,7 @@ static void grow(exp_hmap *m) {
       b[e->hash & (n - 1)] = e;
     }
   }
-  free(m->buckets);
+  exp_free(m->buckets);
   m->buckets = b;
   m->nbuckets = n;
 }
@@ -51,7 +51,7 @@ int exp_hmap_insert(exp_hmap *m, exp_hnode *n) {
   exp_hnode **slot;
 
   if (m->nbuckets == 0) {
-    m->buckets = calloc(16, sizeof(*m->buckets));
+    m->buckets = exp_calloc(16, sizeof(*m->buckets));
     if (m->buckets == NULL)
       return EXP_ENOMEM;
     m->nbuckets = 16;

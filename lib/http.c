@@ -115,7 +115,7 @@ int exp_http_write_request_trusted(const char *method, const char *target,
     n += body_len;
   }
   n += 2;
-  buf = malloc(n);
+  buf = exp_malloc(n);
   if (buf == NULL)
     return EXP_ENOMEM;
   w = buf;
@@ -211,7 +211,7 @@ static int grow(char **buf, size_t *cap, size_t need) {
   char *nb;
   while (c < need)
     c = c > SIZE_MAX / 2 ? need : c * 2;
-  nb = realloc(*buf, c);
+  nb = exp_realloc(*buf, c);
   if (nb == NULL)
     return -1;
   *buf = nb;
@@ -240,7 +240,7 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len) {
   if (!p->in_field) {
     if (p->nhdr == p->hdrcap) {
       size_t c = p->hdrcap ? p->hdrcap * 2 : 16;
-      header *nh = realloc(p->hdr, c * sizeof(*nh));
+      header *nh = exp_realloc(p->hdr, c * sizeof(*nh));
       if (nh == NULL)
         return fail(p, EXP_ENOMEM, "out of memory");
       p->hdr = nh;
@@ -309,7 +309,7 @@ static int on_headers_complete(llhttp_t *ll) {
                   (unsigned long long)ll->content_length, p->max_body);
     /* Exact size up front: no reallocation while the body arrives. */
     if (ll->content_length + 1 > p->bcap) {
-      char *nb = realloc(p->body, (size_t)ll->content_length + 1);
+      char *nb = exp_realloc(p->body, (size_t)ll->content_length + 1);
       if (nb == NULL)
         return fail(p, EXP_ENOMEM, "out of memory");
       p->body = nb;
@@ -370,7 +370,7 @@ static const llhttp_settings_t settings = {
 };
 
 exp_http_parser *exp_http_parser_new(size_t max_body, unsigned flags) {
-  exp_http_parser *p = calloc(1, sizeof(*p));
+  exp_http_parser *p = exp_calloc(1, sizeof(*p));
   if (p == NULL)
     return NULL;
   p->max_body = max_body;
@@ -381,10 +381,10 @@ exp_http_parser *exp_http_parser_new(size_t max_body, unsigned flags) {
 void exp_http_parser_free(exp_http_parser *p) {
   if (p == NULL)
     return;
-  free(p->hbuf);
-  free(p->hdr);
-  free(p->body);
-  free(p);
+  exp_free(p->hbuf);
+  exp_free(p->hdr);
+  exp_free(p->body);
+  exp_free(p);
 }
 
 void exp_http_parser_reset(exp_http_parser *p, unsigned flags) {
@@ -394,7 +394,7 @@ void exp_http_parser_reset(exp_http_parser *p, unsigned flags) {
   p->keep_alive = 0;
   p->msg[0] = '\0';
   if (p->bcap > KEEP_BODY_BYTES) {
-    free(p->body);
+    exp_free(p->body);
     p->body = NULL;
     p->bcap = 0;
   }

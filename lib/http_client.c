@@ -82,13 +82,13 @@ static void unref(exp_http *h) {
   while (!exp_list_empty(&h->origins)) {
     origin *o = EXP_CONTAINER_OF(h->origins.next, origin, link);
     exp_list_remove(&o->link);
-    free(o->host);
-    free(o);
+    exp_free(o->host);
+    exp_free(o);
   }
   if (h->tls != NULL)
     exp_tls_config_free(h->tls);
-  free(h->ca_file);
-  free(h);
+  exp_free(h->ca_file);
+  exp_free(h);
 }
 
 /* ------------------------------------------------------------- requests */
@@ -96,8 +96,8 @@ static void unref(exp_http *h) {
 static void on_req_closed(uv_handle_t *t) {
   exp_http_req *r = t->data;
   exp_http *h = r->h;
-  free(r->wire);
-  free(r);
+  exp_free(r->wire);
+  exp_free(r);
   unref(h);
 }
 
@@ -137,7 +137,7 @@ static void on_conn_closed(void *ud) {
   exp_http *h = c->h;
   exp_list_remove(&c->link);
   exp_http_parser_free(c->parser);
-  free(c);
+  exp_free(c);
   unref(h);
 }
 
@@ -196,7 +196,7 @@ static void connect_for(exp_http_req *r) {
     defer_error(r, EXP_ETLS, "%s", msg);
     return;
   }
-  c = calloc(1, sizeof(*c));
+  c = exp_calloc(1, sizeof(*c));
   if (c != NULL)
     c->parser = exp_http_parser_new(h->cfg.max_body, r->parse_flags);
   if (c == NULL || c->parser == NULL ||
@@ -204,7 +204,7 @@ static void connect_for(exp_http_req *r) {
                            &c->conn, msg, sizeof(msg))) != 0) {
     if (c != NULL)
       exp_http_parser_free(c->parser);
-    free(c);
+    exp_free(c);
     defer_error(r, err, "%s", err == EXP_ENOMEM ? "out of memory" : msg);
     return;
   }
@@ -362,7 +362,7 @@ static void on_timer(uv_timer_t *t) {
 
 exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg, char *msg,
                        size_t msg_size) {
-  exp_http *h = calloc(1, sizeof(*h));
+  exp_http *h = exp_calloc(1, sizeof(*h));
   if (h == NULL) {
     if (msg != NULL && msg_size > 0)
       snprintf(msg, msg_size, "out of memory");
@@ -376,7 +376,7 @@ exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg, char *msg,
   if (cfg->ca_file != NULL && (h->ca_file = exp_strdup(cfg->ca_file)) == NULL) {
     if (msg != NULL && msg_size > 0)
       snprintf(msg, msg_size, "out of memory");
-    free(h);
+    exp_free(h);
     return NULL;
   }
   if (h->cfg.max_body == 0)
@@ -401,12 +401,12 @@ static origin *find_origin(exp_http *h, const exp_url *u) {
     if (strcmp(o->key, u->origin) == 0)
       return o;
   }
-  o = calloc(1, sizeof(*o) + kl + 1);
+  o = exp_calloc(1, sizeof(*o) + kl + 1);
   if (o == NULL)
     return NULL;
   o->host = exp_strdup(u->host);
   if (o->host == NULL) {
-    free(o);
+    exp_free(o);
     return NULL;
   }
   memcpy(o->key, u->origin, kl + 1);
@@ -446,7 +446,7 @@ static int serialise(exp_http_req *r, const exp_http_request *q,
   while (q->trusted != NULL && q->trusted[n] != NULL)
     n++;
   if (n + 3 > EXP_ARRAY_SIZE(stack)) {
-    trusted = malloc((n + 3) * sizeof(*trusted));
+    trusted = exp_malloc((n + 3) * sizeof(*trusted));
     if (trusted == NULL)
       return EXP_ENOMEM;
   }
@@ -467,7 +467,7 @@ static int serialise(exp_http_req *r, const exp_http_request *q,
                                        body != NULL ? q->body_len : 0, &r->wire,
                                        &r->wire_len, r->msg, sizeof(r->msg));
   if (trusted != stack)
-    free(trusted);
+    exp_free(trusted);
   return err;
 }
 
@@ -491,7 +491,7 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
     u = &parsed;
     target = parsed.target;
   }
-  r = calloc(1, sizeof(*r));
+  r = exp_calloc(1, sizeof(*r));
   err = r == NULL ? EXP_ENOMEM : serialise(r, q, u, target);
   if (err == 0 && (r->o = find_origin(h, u)) == NULL)
     err = EXP_ENOMEM;
@@ -499,8 +499,8 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
     exp_url_free(&parsed);
   if (err != 0) {
     if (r != NULL)
-      free(r->wire);
-    free(r);
+      exp_free(r->wire);
+    exp_free(r);
     return err;
   }
   exp_list_init(&r->qlink);

@@ -59,19 +59,19 @@ int exp_jwt_sign(const char *uuid, const char *type, int allow_pairing,
     return EXP_ENOMEM;
   clen = strlen(claims);
   room = hlen + 1 + b64_room(clen) + 1 + b64_room(sizeof(mac));
-  tok = malloc(room);
+  tok = exp_malloc(room);
   if (tok == NULL) {
-    free(claims);
+    exp_free(claims);
     return EXP_ENOMEM;
   }
   memcpy(tok, header_b64, hlen);
   tok[hlen] = '.';
   n = hlen + 1;
   n += b64url(tok + n, room - n, (const unsigned char *)claims, clen);
-  free(claims);
+  exp_free(claims);
   if (mbedtls_md_hmac(md, (const unsigned char *)key, strlen(key),
                       (const unsigned char *)tok, n, mac) != 0) {
-    free(tok);
+    exp_free(tok);
     return EXP_ENOMEM;
   }
   tok[n++] = '.';

@@ -16,7 +16,7 @@
 exp_listener *exp_listener_new(exp_bus *bus, const exp_listen_opts *opts,
                                exp_message_cb on_message, void *msg_ud,
                                exp_listener_cb cb, void *ud) {
-  exp_listener *l = calloc(1, sizeof(*l));
+  exp_listener *l = exp_calloc(1, sizeof(*l));
 
   if (l == NULL)
     return NULL;
@@ -59,18 +59,18 @@ void exp_listener_free(exp_listener *l) {
   exp_listener_timer_stop(l);
   clear_queue(l);
   exp_bus_unref(l->bus);
-  free(l);
+  exp_free(l);
 }
 
 static void free_timer(uv_handle_t *h) {
-  free(h);
+  exp_free(h);
 }
 
 int exp_listener_timer_start(exp_listener *l, uint64_t ms, uv_timer_cb cb) {
   uv_loop_t *loop = l->bus->sdk->loop;
 
   if (l->timer == NULL) {
-    l->timer = malloc(sizeof(*l->timer));
+    l->timer = exp_malloc(sizeof(*l->timer));
     if (l->timer == NULL)
       return EXP_ENOMEM;
     uv_timer_init(loop, l->timer);

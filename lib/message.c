@@ -6,7 +6,7 @@
 exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
                                const char *channel, uint64_t at, size_t size) {
   size_t ni = strlen(id) + 1, nn = strlen(name) + 1, nc = strlen(channel) + 1;
-  exp_envelope *env = malloc(sizeof(*env) + ni + nn + nc);
+  exp_envelope *env = exp_malloc(sizeof(*env) + ni + nn + nc);
   char *s;
 
   if (env == NULL)
@@ -27,11 +27,11 @@ void exp_envelope_unref(exp_envelope *env) {
   if (--env->refs > 0)
     return;
   exp_bus_unref(env->bus);
-  free(env);
+  exp_free(env);
 }
 
 exp_message *exp_message_new(exp_envelope *env, cJSON *payload) {
-  exp_message *m = malloc(sizeof(*m));
+  exp_message *m = exp_malloc(sizeof(*m));
 
   if (m == NULL) {
     cJSON_Delete(payload);
@@ -49,7 +49,7 @@ void exp_message_free(exp_message *msg) {
     return;
   cJSON_Delete(msg->payload);
   exp_envelope_unref(msg->env);
-  free(msg);
+  exp_free(msg);
 }
 
 const char *exp_message_name(const exp_message *msg) {

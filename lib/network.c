@@ -82,7 +82,7 @@ static const char *loggable(const exp_network *n, const char *s) {
 
 static void maybe_free(exp_network *n) {
   if (n->stopped && n->pending == 0 && !n->feeding)
-    free(n);
+    exp_free(n);
 }
 
 static void on_conn_closed(void *ud) {
@@ -112,7 +112,7 @@ static int flush_ws(exp_network *n) {
   r = exp_conn_backlog(n->conn) > MAX_BACKLOG
           ? EXP_ETOOBIG
           : exp_conn_write(n->conn, out, len);
-  free(out);
+  exp_free(out);
   return r;
 }
 
@@ -255,7 +255,7 @@ static void start_session(exp_network *n) {
     if (r != 0 && msg[0] == '\0')
       snprintf(msg, sizeof(msg), "%s", exp_strerror(r));
   }
-  free(path);
+  exp_free(path);
   if (r == 0) {
     r = exp_conn_open(sdk->loop, u.host, u.port, tls, &conn_callbacks, n,
                       &n->conn, msg, sizeof(msg));
@@ -498,7 +498,7 @@ static void net_stop(void *net) {
 
 int exp_network_attach(exp_sdk *sdk) {
   const exp_options *o = &sdk->opt;
-  exp_network *n = calloc(1, sizeof(*n));
+  exp_network *n = exp_calloc(1, sizeof(*n));
   int r;
 
   if (n == NULL)
@@ -512,7 +512,7 @@ int exp_network_attach(exp_sdk *sdk) {
   n->max_message = (size_t)o->num[EXP_OPT_MAX_BODY_BYTES];
   r = exp_sdk_attach_network(sdk, &ops, n);
   if (r != 0) {
-    free(n);
+    exp_free(n);
     return r;
   }
   uv_timer_init(sdk->loop, &n->timer);
@@ -544,13 +544,13 @@ int exp_network_send(exp_network *n, const char *name, const cJSON *arg) {
     return exp_sdk_error(n->sdk, r, 0, NULL, "socket event %s: %s",
                          name != NULL ? name : "(null)", exp_strerror(r));
   if (max != 0 && len > max) {
-    free(frame);
+    exp_free(frame);
     return exp_sdk_error(n->sdk, EXP_ETOOBIG, 0, NULL,
                          "socket event %s: %zu bytes, the server takes %llu",
                          name, len, (unsigned long long)max);
   }
   r = exp_ws_send_text(n->ws, frame, len);
-  free(frame);
+  exp_free(frame);
   /* Inside a feed, on_data writes once the feed is done. */
   if (r == 0 && !n->feeding && flush_ws(n) != 0)
     r = EXP_ENETWORK;

@@ -29,7 +29,7 @@ void exp_options_init(exp_options *o) {
 
 void exp_options_free(exp_options *o) {
   for (size_t i = 0; i < EXP_OPT_COUNT_; i++) {
-    free(o->str[i]);
+    exp_free(o->str[i]);
     o->str[i] = NULL;
   }
 }
@@ -60,7 +60,7 @@ int exp_options_set_str(exp_options *o, int opt, const char *value, char *msg,
       return EXP_ENOMEM;
     }
   }
-  free(o->str[opt]);
+  exp_free(o->str[opt]);
   o->str[opt] = v;
   if (opt == EXP_OPT_HOST && v != NULL) {
     size_t n = strlen(v);

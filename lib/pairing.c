@@ -72,7 +72,7 @@ static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
     if (id != NULL)
       exp_pairing_auth(bus);
   }
-  free(id);
+  exp_free(id);
 }
 
 void exp_pairing_auth(exp_bus *bus) {
@@ -88,10 +88,10 @@ void exp_pairing_auth(exp_bus *bus) {
     bus->pairing = NULL;
   }
   if (id == NULL || bus->pairing != NULL || bus->pairing_listening) {
-    free(id);
+    exp_free(id);
     return;
   }
-  free(id);
+  exp_free(id);
   ch = exp_get_channel(sdk, "pairing", EXP_CHANNEL_SYSTEM);
   r = ch != NULL ? exp_listen(ch, "credentials", &opts, on_credentials, bus,
                               on_listening, bus)

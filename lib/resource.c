@@ -63,7 +63,7 @@ int exp_resource_check_kind(const exp_resource *res, unsigned mask,
 /* ---------------------------------------------------------- lifetime */
 
 exp_resource *exp_resource_new(exp_sdk *sdk, exp_kind kind, cJSON *doc) {
-  exp_resource *res = calloc(1, sizeof(*res));
+  exp_resource *res = exp_calloc(1, sizeof(*res));
   if (res == NULL) {
     cJSON_Delete(doc);
     return NULL;
@@ -76,12 +76,12 @@ exp_resource *exp_resource_new(exp_sdk *sdk, exp_kind kind, cJSON *doc) {
 }
 
 exp_resource *exp_resource_new_zone(exp_resource *location, const char *key) {
-  exp_resource *z = calloc(1, sizeof(*z));
+  exp_resource *z = exp_calloc(1, sizeof(*z));
   if (z == NULL)
     return NULL;
   z->key = exp_strdup(key);
   if (z->key == NULL) {
-    free(z);
+    exp_free(z);
     return NULL;
   }
   z->sdk = location->sdk;
@@ -101,8 +101,8 @@ void exp_resource_free(exp_resource *res) {
     return;
   cJSON_Delete(res->doc);
   exp_resource_free(res->location);
-  free(res->key);
-  free(res);
+  exp_free(res->key);
+  exp_free(res);
 }
 
 /* ---------------------------------------------------------- accessors */
@@ -225,7 +225,7 @@ char *exp_resource_channel_name(const exp_resource *res) {
     return NULL;
   }
   n = strlen(a) + strlen(b) + strlen(fmt) + 1;
-  name = malloc(n);
+  name = exp_malloc(n);
   if (name == NULL) {
     exp_resource_fail(res->sdk, EXP_ENOMEM, "out of memory");
     return NULL;
@@ -264,10 +264,10 @@ int exp_resource_item_path(exp_sdk *sdk, exp_kind kind, const char *uuid,
     return exp_resource_fail(sdk, EXP_ENOMEM, "out of memory");
   suffix = suffix == NULL ? "" : suffix;
   n = strlen(coll) + strlen(enc) + strlen(suffix) + 2;
-  *out = malloc(n);
+  *out = exp_malloc(n);
   if (*out != NULL)
     snprintf(*out, n, "%s/%s%s", coll, enc, suffix);
-  free(enc);
+  exp_free(enc);
   return *out == NULL ? exp_resource_fail(sdk, EXP_ENOMEM, "out of memory") : 0;
 }
 
@@ -284,25 +284,25 @@ int exp_resource_data_path(exp_sdk *sdk, const char *group, const char *key,
   k = exp_url_encode_component(key);
   if (g != NULL && k != NULL) {
     n = strlen(g) + strlen(k) + sizeof("/api/data//");
-    *out = malloc(n);
+    *out = exp_malloc(n);
     if (*out != NULL)
       snprintf(*out, n, "/api/data/%s/%s", g, k);
   }
-  free(g);
-  free(k);
+  exp_free(g);
+  exp_free(k);
   return *out == NULL ? exp_resource_fail(sdk, EXP_ENOMEM, "out of memory") : 0;
 }
 
 /* ---------------------------------------------------------- result sets */
 
 exp_results *exp_results_new(size_t n) {
-  exp_results *rs = calloc(1, sizeof(*rs));
+  exp_results *rs = exp_calloc(1, sizeof(*rs));
   if (rs == NULL)
     return NULL;
   if (n > 0) {
-    rs->items = calloc(n, sizeof(*rs->items));
+    rs->items = exp_calloc(n, sizeof(*rs->items));
     if (rs->items == NULL) {
-      free(rs);
+      exp_free(rs);
       return NULL;
     }
   }
@@ -410,9 +410,9 @@ void exp_results_free(exp_results *rs) {
     return;
   for (size_t i = 0; i < rs->count; i++)
     exp_resource_free(rs->items[i]);
-  free(rs->items);
+  exp_free(rs->items);
   cJSON_Delete(rs->extra);
-  free(rs);
+  exp_free(rs);
 }
 
 /* ---------------------------------------------------------- documents */
@@ -440,7 +440,7 @@ exp_resource_op *exp_resource_op_new(exp_sdk *sdk, exp_kind kind,
                                      exp_resource *subject,
                                      exp_resource_cb_type cb_type,
                                      void (*cb)(void), void *ud) {
-  exp_resource_op *op = calloc(1, sizeof(*op));
+  exp_resource_op *op = exp_calloc(1, sizeof(*op));
   if (op == NULL) {
     exp_resource_fail(sdk, EXP_ENOMEM, "out of memory");
     return NULL;
@@ -470,7 +470,7 @@ exp_resource_op *exp_resource_op_new(exp_sdk *sdk, exp_kind kind,
 void exp_resource_op_free(exp_resource_op *op) {
   exp_resource_free(op->subject);
   cJSON_Delete(op->keys);
-  free(op);
+  exp_free(op);
 }
 
 static void on_answer(exp_sdk *sdk, int status, cJSON *answer, void *ud) {
@@ -614,7 +614,7 @@ int exp_resource_op_get(exp_resource_op *op, exp_kind kind, const char *uuid,
   if (rc != 0)
     return rc;
   rc = exp_resource_op_send(op, "GET", path, NULL, NULL, step);
-  free(path);
+  exp_free(path);
   return rc;
 }
 
@@ -764,11 +764,11 @@ static int start_own(exp_resource *res, unsigned allowed, const char *what,
   op = exp_resource_op_new(res->sdk, res->kind, res, EXP_RESOURCE_CB_DONE,
                            EXP_RESOURCE_CB(cb), ud);
   if (op == NULL) {
-    free(path);
+    exp_free(path);
     return EXP_ENOMEM;
   }
   rc = started(op, exp_resource_op_send(op, method, path, NULL, body, step));
-  free(path);
+  exp_free(path);
   return rc;
 }
 

@@ -22,9 +22,9 @@ typedef struct call {
 } call;
 
 static void free_call(call *c) {
-  free(c->target);
-  free(c->body);
-  free(c);
+  exp_free(c->target);
+  exp_free(c->body);
+  exp_free(c);
 }
 
 /* Hands the outcome to the application and frees the call, which is in no
@@ -78,7 +78,7 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
 
 static void free_cache(exp_rest_cache *k) {
   exp_url_free(&k->api);
-  free(k->bearer);
+  exp_free(k->bearer);
   k->bearer = NULL;
   k->made = 0;
 }
@@ -116,7 +116,7 @@ static int make_cache(exp_sdk *sdk) {
     n--;
   k->prefix_len = n;
   n = strlen(token);
-  k->bearer = malloc(sizeof(prefix) + n);
+  k->bearer = exp_malloc(sizeof(prefix) + n);
   if (k->bearer == NULL) {
     free_cache(k);
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
@@ -148,7 +148,7 @@ static int send_call(call *c) {
     return r;
   req.target = c->target;
   if (k->prefix_len > 0) {
-    joined = malloc(k->prefix_len + strlen(c->target) + 1);
+    joined = exp_malloc(k->prefix_len + strlen(c->target) + 1);
     if (joined == NULL)
       return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
     memcpy(joined, k->api.target, k->prefix_len);
@@ -167,7 +167,7 @@ static int send_call(call *c) {
   req.timeout_ms = c->timeout_ms;
   uv_update_time(sdk->loop);
   r = exp_http_send(sdk->http, &req, on_answer, c, &c->req);
-  free(joined);
+  exp_free(joined);
   if (r != 0)
     return exp_sdk_error(sdk, r, 0, NULL, "could not send the request: %s",
                          exp_strerror(r));
@@ -288,7 +288,7 @@ static int with_query(const char *path, const cJSON *query, char **out,
   if (bare == NULL)
     return EXP_ENOMEM;
   r = exp_url_with_query(bare, query, out, msg, msg_size);
-  free(bare);
+  exp_free(bare);
   return r;
 }
 
@@ -310,7 +310,7 @@ int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
   if (in->path[0] != '/')
     return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
                          "the path must start with '/'");
-  c = calloc(1, sizeof(*c));
+  c = exp_calloc(1, sizeof(*c));
   if (c == NULL)
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
   c->sdk = sdk;

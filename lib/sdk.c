@@ -67,12 +67,14 @@ int64_t exp_sdk_now(void) {
 /* ------------------------------------------------------- handle, options */
 
 exp_sdk *exp_new(uv_loop_t *loop) {
-  exp_sdk *sdk = calloc(1, sizeof(*sdk));
+  exp_sdk *sdk;
+  exp_alloc_used();
+  sdk = exp_calloc(1, sizeof(*sdk));
   if (sdk == NULL)
     return NULL;
   if (loop == NULL) {
     if (uv_loop_init(&sdk->own_loop) != 0) {
-      free(sdk);
+      exp_free(sdk);
       return NULL;
     }
     loop = &sdk->own_loop;
@@ -158,7 +160,7 @@ static void on_later(uv_idle_t *idle) {
     void *arg = l->arg;
     more = &l->node != last;
     exp_list_remove(&l->node);
-    free(l);
+    exp_free(l);
     exp_sdk_enter(sdk);
     fn(sdk, 0, arg);
     /* Stopping: the teardown cancels the rest, or has already. */
@@ -176,7 +178,7 @@ int exp_sdk_defer(exp_sdk *sdk, exp_sdk_later_cb fn, void *arg) {
                          sdk->state == EXP_SDK_NEW
                              ? "this needs exp_start first"
                              : "the SDK is stopping");
-  l = malloc(sizeof(*l));
+  l = exp_malloc(sizeof(*l));
   if (l == NULL)
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
   l->fn = fn;
@@ -194,7 +196,7 @@ static void cancel_later(exp_sdk *sdk) {
     exp_sdk_later_cb fn = l->fn;
     void *arg = l->arg;
     exp_list_remove(&l->node);
-    free(l);
+    exp_free(l);
     exp_sdk_error(sdk, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
     fn(sdk, EXP_ECANCELLED, arg);
   }
@@ -263,7 +265,7 @@ exp_handler *exp_on(exp_sdk *sdk, exp_event ev, exp_event_cb cb, void *ud) {
   if (sdk == NULL || cb == NULL || (int)ev < EXP_EVENT_ONLINE ||
       ev > EXP_EVENT_PAIRED)
     return NULL;
-  h = calloc(1, sizeof(*h));
+  h = exp_calloc(1, sizeof(*h));
   if (h == NULL)
     return NULL;
   h->sdk = sdk;
@@ -282,7 +284,7 @@ void exp_off(exp_handler *h) {
     return;
   }
   exp_list_remove(&h->node);
-  free(h);
+  exp_free(h);
 }
 
 void exp_sdk_emit(exp_sdk *sdk, exp_event ev, const cJSON *data) {
@@ -307,7 +309,7 @@ void exp_sdk_emit(exp_sdk *sdk, exp_event ev, const cJSON *data) {
       next = n->next;
       if (h->dead) {
         exp_list_remove(n);
-        free(h);
+        exp_free(h);
       }
     }
   }
@@ -345,7 +347,7 @@ static char *join(const char *host, const char *path) {
   char *s;
   while (h > 0 && host[h - 1] == '/')
     h--;
-  s = malloc(h + p + 1);
+  s = exp_malloc(h + p + 1);
   if (s == NULL)
     return NULL;
   memcpy(s, host, h);
@@ -362,7 +364,7 @@ static void on_auth_answer(int err, const exp_http_response *res,
   const char *body = res != NULL ? res->body : NULL;
   size_t len = res != NULL ? res->body_len : 0;
 
-  free(ud);
+  exp_free(ud);
   if (sdk->state == EXP_SDK_STOPPING)
     return;
   if (ar.refresh)
@@ -385,14 +387,14 @@ static int send_auth(exp_sdk *sdk, const exp_auth_out *o, char *msg,
   char *bearer = NULL;
   const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
   exp_http_request req = {0};
-  auth_req *ar = malloc(sizeof(*ar));
+  auth_req *ar = exp_malloc(sizeof(*ar));
   int r = EXP_ENOMEM;
 
   snprintf(msg, msg_size, "out of memory");
   if (url == NULL || ar == NULL)
     goto done;
   if (refresh) {
-    bearer = malloc(strlen(token) + 32);
+    bearer = exp_malloc(strlen(token) + 32);
     if (bearer == NULL)
       goto done;
     sprintf(bearer, "Authorization: Bearer %s", token);
@@ -415,9 +417,9 @@ static int send_auth(exp_sdk *sdk, const exp_auth_out *o, char *msg,
   else
     snprintf(msg, msg_size, "could not send: %s", exp_strerror(r));
 done:
-  free(ar);
-  free(bearer);
-  free(url);
+  exp_free(ar);
+  exp_free(bearer);
+  exp_free(url);
   return r;
 }
 
@@ -668,7 +670,7 @@ const char *exp_sdk_network_host(const exp_sdk *sdk) {
 static void on_closed(uv_handle_t *h) {
   exp_sdk *sdk = h->data;
   if (--sdk->closing == 0 && sdk->loop != &sdk->own_loop)
-    free(sdk);
+    exp_free(sdk);
 }
 
 static void teardown(exp_sdk *sdk) {
@@ -696,7 +698,7 @@ static void teardown(exp_sdk *sdk) {
   sdk->auth = NULL;
   for (n = sdk->handlers.next; n != &sdk->handlers; n = next) {
     next = n->next;
-    free(EXP_CONTAINER_OF(n, exp_handler, node));
+    exp_free(EXP_CONTAINER_OF(n, exp_handler, node));
   }
   exp_list_init(&sdk->handlers);
   exp_options_free(&sdk->opt);
@@ -709,7 +711,7 @@ static void teardown(exp_sdk *sdk) {
     if (uv_loop_close(sdk->loop) != 0)
       exp_logf(&sdk->log, EXP_LOG_ERROR,
                "private loop still has handles after stop");
-    free(sdk);
+    exp_free(sdk);
   }
 }
 

@@ -63,13 +63,13 @@ static void config_release(exp_tls_config *c) {
   mbedtls_x509_crt_free(&c->ca);
   mbedtls_ctr_drbg_free(&c->drbg);
   mbedtls_entropy_free(&c->entropy);
-  free(c);
+  exp_free(c);
 }
 
 exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, char *msg,
                                    size_t msg_size) {
   static const char pers[] = "exp-sdk-c";
-  exp_tls_config *c = calloc(1, sizeof(*c));
+  exp_tls_config *c = exp_calloc(1, sizeof(*c));
   int ret;
   if (c == NULL) {
     set_msg(msg, msg_size, "out of memory");
@@ -139,7 +139,7 @@ static int buf_put(buf *b, const void *data, size_t len) {
     char *nd;
     while (c < b->len + len)
       c *= 2;
-    nd = realloc(b->data, c);
+    nd = exp_realloc(b->data, c);
     if (nd == NULL)
       return -1;
     b->data = nd;
@@ -189,7 +189,7 @@ static int verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth,
 
 exp_tls *exp_tls_new(exp_tls_config *c, const char *host, char *msg,
                      size_t msg_size) {
-  exp_tls *t = calloc(1, sizeof(*t));
+  exp_tls *t = exp_calloc(1, sizeof(*t));
   int ret;
   if (t == NULL) {
     set_msg(msg, msg_size, "out of memory");
@@ -228,10 +228,10 @@ void exp_tls_free(exp_tls *t) {
   if (t == NULL)
     return;
   mbedtls_ssl_free(&t->ssl);
-  free(t->in.data);
-  free(t->out.data);
+  exp_free(t->in.data);
+  exp_free(t->out.data);
   config_release(t->cfg);
-  free(t);
+  exp_free(t);
 }
 
 int exp_tls_feed(exp_tls *t, const char *data, size_t len) {

@@ -100,7 +100,7 @@ int exp_url_parse(const char *s, exp_url *u, char *msg, size_t msg_size) {
   /* host, authority ("[" host "]:" port), target ("/" when empty) and
    * origin ("https://[" host "]:" port), each NUL-terminated. */
   need = (hl + 1) + (hl + 9) + (pl + 2) + (hl + 17);
-  u->buf_ = malloc(need);
+  u->buf_ = exp_malloc(need);
   if (u->buf_ == NULL)
     return EXP_ENOMEM;
   w = u->buf_;
@@ -126,7 +126,7 @@ int exp_url_parse(const char *s, exp_url *u, char *msg, size_t msg_size) {
 }
 
 void exp_url_free(exp_url *u) {
-  free(u->buf_);
+  exp_free(u->buf_);
   memset(u, 0, sizeof(*u));
 }
 
@@ -155,7 +155,7 @@ static size_t encode(const char *s, int keep_slash, char *w) {
 
 static char *encode_new(const char *s, int keep_slash) {
   size_t n = encode(s, keep_slash, NULL);
-  char *out = malloc(n + 1);
+  char *out = exp_malloc(n + 1);
   if (out == NULL)
     return NULL;
   encode(s, keep_slash, out);
@@ -220,7 +220,7 @@ int exp_url_with_query(const char *path, const cJSON *query, char **out,
                  it->string ? it->string : "");
     n += 2 + encode(it->string, 0, NULL) + encode(text, 0, NULL);
   }
-  *out = malloc(n + 1);
+  *out = exp_malloc(n + 1);
   if (*out == NULL)
     return EXP_ENOMEM;
   len = strlen(path);

@@ -76,7 +76,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
     char *grown;
     while (cap - ws->out_len < len)
       cap *= 2;
-    grown = realloc(ws->out, cap);
+    grown = exp_realloc(ws->out, cap);
     if (grown == NULL) {
       ws->io_err = EXP_ENOMEM;
       wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
@@ -178,11 +178,11 @@ int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
     msg[0] = '\0';
   while (cfg->headers != NULL && cfg->headers[extra] != NULL)
     extra++;
-  ws = calloc(1, sizeof(*ws));
-  headers = calloc(EXP_ARRAY_SIZE(fixed) + extra + 1, sizeof(*headers));
+  ws = exp_calloc(1, sizeof(*ws));
+  headers = exp_calloc(EXP_ARRAY_SIZE(fixed) + extra + 1, sizeof(*headers));
   if (ws == NULL || headers == NULL) {
-    free(ws);
-    free(headers);
+    exp_free(ws);
+    exp_free(headers);
     return EXP_ENOMEM;
   }
   ws->on_text = cfg->on_text;
@@ -211,11 +211,11 @@ int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
     goto fail;
   wslay_event_config_set_max_recv_msg_length(
       ws->ctx, cfg->max_message > 0 ? cfg->max_message : DEFAULT_MAX_MESSAGE);
-  free(headers);
+  exp_free(headers);
   *out = ws;
   return 0;
 fail:
-  free(headers);
+  exp_free(headers);
   exp_ws_free(ws);
   return r;
 }
@@ -226,8 +226,8 @@ void exp_ws_free(exp_ws *ws) {
   if (ws->ctx != NULL)
     wslay_event_context_free(ws->ctx);
   exp_http_parser_free(ws->parser);
-  free(ws->out);
-  free(ws);
+  exp_free(ws->out);
+  exp_free(ws);
 }
 
 /* ------------------------------------------------------------- frames */
