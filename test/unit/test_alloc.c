@@ -40,8 +40,7 @@ static void test_allocator(void) {
   exp_sdk *sdk;
   cJSON *o;
 
-  CHECK_INT(exp_set_allocator(NULL, t_realloc, t_calloc, t_free),
-            EXP_EOPTIONS);
+  CHECK_INT(exp_set_allocator(NULL, t_realloc, t_calloc, t_free), EXP_EOPTIONS);
   CHECK_INT(exp_set_allocator(t_malloc, t_realloc, t_calloc, t_free), 0);
 
   o = cJSON_CreateObject(); /* cJSON's hooks */
