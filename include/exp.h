@@ -632,17 +632,24 @@ typedef void (*exp_next_cb)(exp_sdk *sdk, int status, exp_message *msg,
 /* Listens for event name on ch; cb (required) gets the listener once the
  * server acknowledged the subscription.  With on_message, each broadcast
  * goes to on_message(msg_ud); with on_message NULL, broadcasts are queued
- * for exp_listener_next/_wait, bounded by opts (NULL: the defaults).  The
- * blocking form makes a queue-style listener. */
+ * for exp_listener_next/_wait, bounded by opts (NULL: the defaults).
+ * exp_listen_wait makes either style (out required): a script gets a
+ * callback-style listener's broadcasts while it runs the loop (exp_sleep
+ * or any other _wait). */
 EXP_EXTERN int exp_listen(exp_channel *ch, const char *name,
                           const exp_listen_opts *opts,
                           exp_message_cb on_message, void *msg_ud,
                           exp_listener_cb cb, void *ud);
 EXP_EXTERN int exp_listen_wait(exp_channel *ch, const char *name,
-                               const exp_listen_opts *opts, exp_listener **out);
+                               const exp_listen_opts *opts,
+                               exp_message_cb on_message, void *msg_ud,
+                               exp_listener **out);
 
-/* The oldest queued broadcast, or the next to arrive within timeout_ms (0:
- * only one already queued); EXP_ETIMEOUT when there is none.  One next or
+/* The oldest queued broadcast, or the next to arrive within timeout_ms;
+ * EXP_ETIMEOUT when there is none.  timeout_ms 0 takes only what is
+ * there: exp_listener_next one already queued; exp_listener_wait also one
+ * that already arrived in the socket (it runs one pass of the loop first,
+ * without blocking).  One next or
  * wait at a time per listener (EXP_ERUNTIME otherwise, and for callback-
  * style listeners). */
 EXP_EXTERN int exp_listener_next(exp_listener *l, uint64_t timeout_ms,

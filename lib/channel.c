@@ -4,6 +4,7 @@
 #include "channel_id.h"
 #include "resource.h"
 #include "sdk.h"
+#include "waiter.h"
 
 #define CONVENTION_TIMEOUT_MS 2000
 
@@ -164,48 +165,13 @@ int exp_broadcast(exp_channel *ch, const char *name, const cJSON *payload,
   return r;
 }
 
-typedef struct broadcast_waiter {
-  int done;
-  int status;
-  cJSON *result;
-} broadcast_waiter;
-
-static void on_broadcast_wait(exp_sdk *sdk, int status, cJSON *result,
-                              void *ud) {
-  broadcast_waiter *w = ud;
-  EXP_UNUSED(sdk);
-  w->done = 1;
-  w->status = status;
-  w->result = result;
-}
-
 int exp_broadcast_wait(exp_channel *ch, const char *name, const cJSON *payload,
                        uint64_t timeout_ms, cJSON **responses) {
-  broadcast_waiter w = {0, 0, NULL};
-  exp_sdk *sdk = ch != NULL ? ch->bus->sdk : NULL;
-  int r;
-
-  if (responses != NULL)
-    *responses = NULL;
-  if (ch == NULL)
-    return EXP_EOPTIONS;
-  if (sdk == NULL)
-    return EXP_ERUNTIME;
-  if ((r = exp_sdk_can_wait(sdk)) != 0 ||
-      (r = exp_broadcast(ch, name, payload, timeout_ms, on_broadcast_wait,
-                         &w)) != 0)
-    return r;
-  /* The request's own deadline bounds this. */
-  r = exp_sdk_pump(sdk, &w.done, 0);
-  if (r != 0) {
-    cJSON_Delete(w.result);
-    return r;
-  }
-  if (responses != NULL)
-    *responses = w.result;
-  else
-    cJSON_Delete(w.result);
-  return w.status;
+  exp_waiter w;
+  if (exp_wait_begin_on(&w, ch, ch != NULL ? ch->bus->sdk : NULL) == 0)
+    exp_wait_run(
+        &w, exp_broadcast(ch, name, payload, timeout_ms, exp_wait_json_cb, &w));
+  return exp_wait_json(&w, responses);
 }
 
 static uint64_t convention_timeout(uint64_t timeout_ms) {

@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "resource.h"
+#include "waiter.h"
 #include "sdk.h"
 #include "url.h"
 
@@ -27,12 +28,11 @@ int exp_content_children(exp_resource *content, const cJSON *query,
 
 int exp_content_children_wait(exp_resource *content, const cJSON *query,
                               exp_results **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(content),
-                                   EXP_RESOURCE_CB_RESULTS, out);
-  if (rc == 0)
-    rc = exp_content_children(content, query, exp_resource_wait_results_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(content)) == 0)
+    exp_wait_run(&w,
+                 exp_content_children(content, query, exp_wait_results_cb, &w));
+  return exp_wait_results(&w, out);
 }
 
 /* Builds "{api host}{prefix}{path}{suffix}?_rt={restricted token}{extra}",

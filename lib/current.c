@@ -2,6 +2,7 @@
  * location and zones. */
 #include "common.h"
 #include "related.h"
+#include "waiter.h"
 
 /* The uuid of the device logged in as, from the auth payload. */
 static int current_uuid(exp_sdk *sdk, const char **uuid) {
@@ -93,33 +94,29 @@ int exp_current_zones(exp_sdk *sdk, exp_results_cb cb, void *ud) {
 }
 
 int exp_current_device_wait(exp_sdk *sdk, exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_current_device(sdk, exp_resource_wait_resource_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w, exp_current_device(sdk, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_current_experience_wait(exp_sdk *sdk, exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_current_experience(sdk, exp_resource_wait_resource_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w, exp_current_experience(sdk, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_current_location_wait(exp_sdk *sdk, exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_current_location(sdk, exp_resource_wait_resource_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w, exp_current_location(sdk, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_current_zones_wait(exp_sdk *sdk, exp_results **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESULTS, out);
-  if (rc == 0)
-    rc = exp_current_zones(sdk, exp_resource_wait_results_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w, exp_current_zones(sdk, exp_wait_results_cb, &w));
+  return exp_wait_results(&w, out);
 }

@@ -2,6 +2,7 @@
  * key; create and save are a PUT of the bare value. */
 #include "common.h"
 #include "resource.h"
+#include "waiter.h"
 
 static int start(exp_sdk *sdk, const char *method, const char *group,
                  const char *key, const cJSON *value, exp_resource_cb cb,
@@ -43,21 +44,19 @@ int exp_create_data(exp_sdk *sdk, const char *group, const char *key,
 
 int exp_get_data_wait(exp_sdk *sdk, const char *group, const char *key,
                       exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_get_data(sdk, group, key, exp_resource_wait_resource_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w, exp_get_data(sdk, group, key, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_create_data_wait(exp_sdk *sdk, const char *group, const char *key,
                          const cJSON *value, exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_create_data(sdk, group, key, value, exp_resource_wait_resource_cb,
-                         &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(
+        &w, exp_create_data(sdk, group, key, value, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 static const cJSON *doc_of(const exp_resource *data) {

@@ -1,6 +1,7 @@
 /* feed.c: a feed's data, static or searched (dynamic feeds). */
 #include "common.h"
 #include "resource.h"
+#include "waiter.h"
 
 int exp_feed_data(exp_resource *feed, const cJSON *query, exp_json_cb cb,
                   void *ud) {
@@ -28,10 +29,8 @@ int exp_feed_data(exp_resource *feed, const cJSON *query, exp_json_cb cb,
 }
 
 int exp_feed_data_wait(exp_resource *feed, const cJSON *query, cJSON **result) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(feed),
-                                   EXP_RESOURCE_CB_JSON, result);
-  if (rc == 0)
-    rc = exp_feed_data(feed, query, exp_resource_wait_json_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(feed)) == 0)
+    exp_wait_run(&w, exp_feed_data(feed, query, exp_wait_json_cb, &w));
+  return exp_wait_json(&w, result);
 }

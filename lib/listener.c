@@ -5,6 +5,7 @@
 #include "message.h"
 #include "network.h"
 #include "sdk.h"
+#include "waiter.h"
 
 #define DEFAULT_QUEUE_MAX 1000
 #define DEFAULT_QUEUE_MAX_BYTES ((size_t)64 << 20)
@@ -176,46 +177,32 @@ int exp_listen(exp_channel *ch, const char *name, const exp_listen_opts *opts,
   return exp_bus_listen(ch->bus, ch->id, name, l);
 }
 
-typedef struct listen_waiter {
-  int done;
-  int status;
-  exp_listener *l;
-} listen_waiter;
-
 static void on_listen_wait(exp_sdk *sdk, int status, exp_listener *l,
                            void *ud) {
-  listen_waiter *w = ud;
   EXP_UNUSED(sdk);
-  w->done = 1;
-  w->status = status;
-  w->l = l;
+  exp_wait_filled(ud, status, l);
 }
 
 int exp_listen_wait(exp_channel *ch, const char *name,
-                    const exp_listen_opts *opts, exp_listener **out) {
-  listen_waiter w = {0, 0, NULL};
+                    const exp_listen_opts *opts, exp_message_cb on_message,
+                    void *msg_ud, exp_listener **out) {
   exp_sdk *sdk = ch != NULL ? ch->bus->sdk : NULL;
-  int r;
+  exp_waiter w;
+  exp_listener *l;
 
-  if (out != NULL)
-    *out = NULL;
-  if (ch == NULL)
-    return EXP_EOPTIONS;
-  if (sdk == NULL)
-    return EXP_ERUNTIME;
-  if (out == NULL)
-    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
-                         "exp_listen_wait needs an out-parameter");
-  if ((r = exp_sdk_can_wait(sdk)) != 0 ||
-      (r = exp_listen(ch, name, opts, NULL, NULL, on_listen_wait, &w)) != 0)
-    return r;
-  /* The listen's own timeout bounds this. */
-  r = exp_sdk_pump(sdk, &w.done, 0);
-  if (r != 0) {
-    exp_listener_cancel(w.l);
-    return r;
+  if (exp_wait_begin_on(&w, ch, sdk) == 0 && out == NULL)
+    w.status = exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                             "exp_listen_wait needs an out-parameter");
+  if (w.status == 0)
+    exp_wait_run(
+        &w, exp_listen(ch, name, opts, on_message, msg_ud, on_listen_wait, &w));
+  l = w.result;
+  if (w.status != 0) {
+    exp_listener_cancel(l);
+    l = NULL;
   }
-  *out = w.l;
+  if (out != NULL)
+    *out = l;
   return w.status;
 }
 
@@ -273,54 +260,57 @@ int exp_listener_next(exp_listener *l, uint64_t timeout_ms, exp_next_cb cb,
   return 0;
 }
 
-typedef struct next_waiter {
-  int done;
-  int status;
-  exp_message *msg;
-} next_waiter;
-
 static void on_next_wait(exp_sdk *sdk, int status, exp_message *msg, void *ud) {
-  next_waiter *w = ud;
   EXP_UNUSED(sdk);
-  w->done = 1;
-  w->status = status;
-  w->msg = msg;
+  exp_wait_filled(ud, status, msg);
 }
 
+/* Waits for the next broadcast as the other twins do, with two
+ * differences: one already queued is taken at once, and timeout 0 runs
+ * one pass of the loop first, so that a broadcast already waiting in the
+ * socket is returned rather than left for the next call. */
 int exp_listener_wait(exp_listener *l, uint64_t timeout_ms, exp_message **out) {
-  next_waiter w = {0, 0, NULL};
   exp_sdk *sdk = l != NULL ? l->bus->sdk : NULL;
-  int r;
+  exp_message *msg;
+  exp_waiter w;
 
-  if (out != NULL)
-    *out = NULL;
-  if (l == NULL)
-    return EXP_EOPTIONS;
-  if (sdk == NULL || l->state != EXP_LISTENER_ACTIVE)
-    return EXP_ERUNTIME;
-  if (out == NULL)
-    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
-                         "exp_listener_wait needs an out-parameter");
-  if ((r = exp_sdk_can_wait(sdk)) != 0 || (r = check_next(l, sdk)) != 0)
-    return r;
-  prune(l, uv_now(sdk->loop));
-  if (l->queued > 0) {
-    *out = pop(l);
-    return 0;
-  }
-  if ((r = exp_listener_next(l, timeout_ms, on_next_wait, &w)) != 0)
-    return r;
-  /* The next's timer bounds this; a cancel or stop completes it. */
-  r = exp_sdk_pump(sdk, &w.done, 0);
-  if (r != 0) {
-    if (!w.done) { /* l lives: only a completion could have freed it */
-      l->next_cb = NULL;
+  if (exp_wait_begin_on(&w, l, sdk) == 0 && l->state != EXP_LISTENER_ACTIVE)
+    w.status = EXP_ERUNTIME;
+  else if (w.status == 0 && out == NULL)
+    w.status = exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                             "exp_listener_wait needs an out-parameter");
+  else if (w.status == 0)
+    w.status = check_next(l, sdk);
+  if (w.status == 0) {
+    prune(l, uv_now(sdk->loop));
+    if (l->queued > 0) {
+      exp_wait_filled(&w, 0, pop(l));
+    } else if (timeout_ms == 0) {
+      /* A pending next without a timer: what the pass reads completes it. */
+      int r;
+      l->next_cb = on_next_wait;
+      l->next_ud = &w;
+      r = exp_wait_poll(sdk);
+      if (!w.done) {
+        l->next_cb = NULL;
+        w.status = r != 0 ? r
+                          : exp_sdk_error(sdk, EXP_ETIMEOUT, 0, NULL,
+                                          "no broadcast arrived in time");
+      }
+    } else if (exp_wait_run(&w, exp_listener_next(l, timeout_ms, on_next_wait,
+                                                  &w)) != 0 &&
+               !w.done) {
+      l->next_cb = NULL; /* l lives: only a completion could have freed it */
       exp_listener_timer_stop(l);
     }
-    exp_message_free(w.msg);
-    return r;
   }
-  *out = w.msg;
+  msg = w.result;
+  if (w.status != 0) {
+    exp_message_free(msg);
+    msg = NULL;
+  }
+  if (out != NULL)
+    *out = msg;
   return w.status;
 }
 

@@ -2,6 +2,7 @@
 #include "message.h"
 
 #include "sdk.h"
+#include "waiter.h"
 
 exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
                                const char *channel, uint64_t at, size_t size) {
@@ -96,9 +97,8 @@ static cJSON *response_body(const exp_message *msg, const cJSON *payload) {
   return b;
 }
 
-/* Starts the POST; with result non-NULL, blocks for it instead. */
-static int respond(exp_message *msg, const cJSON *payload, exp_json_cb cb,
-                   void *ud, cJSON **result) {
+int exp_message_respond(exp_message *msg, const cJSON *payload, exp_json_cb cb,
+                        void *ud) {
   exp_sdk *sdk = msg != NULL ? msg->env->bus->sdk : NULL;
   exp_call call = {"POST", "/api/networks/current/responses", NULL, NULL, 0};
   int r;
@@ -110,27 +110,15 @@ static int respond(exp_message *msg, const cJSON *payload, exp_json_cb cb,
   call.body = response_body(msg, payload);
   if (call.body == NULL)
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
-  if (result != NULL)
-    r = exp_request_wait(sdk, &call, result);
-  else
-    r = exp_request(sdk, &call, cb != NULL ? cb : on_responded, ud);
+  r = exp_request(sdk, &call, cb != NULL ? cb : on_responded, ud);
   cJSON_Delete((cJSON *)call.body);
   return r;
 }
 
-int exp_message_respond(exp_message *msg, const cJSON *payload, exp_json_cb cb,
-                        void *ud) {
-  return respond(msg, payload, cb, ud, NULL);
-}
-
 int exp_message_respond_wait(exp_message *msg, const cJSON *payload,
                              cJSON **result) {
-  cJSON *res = NULL;
-  int r = respond(msg, payload, NULL, NULL, &res);
-
-  if (result != NULL)
-    *result = res;
-  else
-    cJSON_Delete(res);
-  return r;
+  exp_waiter w;
+  if (exp_wait_begin_on(&w, msg, msg != NULL ? msg->env->bus->sdk : NULL) == 0)
+    exp_wait_run(&w, exp_message_respond(msg, payload, exp_wait_json_cb, &w));
+  return exp_wait_json(&w, result);
 }

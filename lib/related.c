@@ -2,6 +2,7 @@
  * and zones, a device's experience, the devices and things of an
  * experience, location or zone. */
 #include "related.h"
+#include "waiter.h"
 
 #include "common.h"
 #include "zone.h"
@@ -147,48 +148,38 @@ int exp_resource_things(exp_resource *res, const cJSON *query,
 /* ---------------------------------------------------------- blocking */
 
 int exp_resource_location_wait(exp_resource *res, exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(res),
-                                   EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_resource_location(res, exp_resource_wait_resource_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(res)) == 0)
+    exp_wait_run(&w, exp_resource_location(res, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_resource_zones_wait(exp_resource *res, exp_results **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(res),
-                                   EXP_RESOURCE_CB_RESULTS, out);
-  if (rc == 0)
-    rc = exp_resource_zones(res, exp_resource_wait_results_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(res)) == 0)
+    exp_wait_run(&w, exp_resource_zones(res, exp_wait_results_cb, &w));
+  return exp_wait_results(&w, out);
 }
 
 int exp_device_experience_wait(exp_resource *device, exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(device),
-                                   EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_device_experience(device, exp_resource_wait_resource_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(device)) == 0)
+    exp_wait_run(&w, exp_device_experience(device, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_resource_devices_wait(exp_resource *res, const cJSON *query,
                               exp_results **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(res),
-                                   EXP_RESOURCE_CB_RESULTS, out);
-  if (rc == 0)
-    rc = exp_resource_devices(res, query, exp_resource_wait_results_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(res)) == 0)
+    exp_wait_run(&w, exp_resource_devices(res, query, exp_wait_results_cb, &w));
+  return exp_wait_results(&w, out);
 }
 
 int exp_resource_things_wait(exp_resource *res, const cJSON *query,
                              exp_results **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(res),
-                                   EXP_RESOURCE_CB_RESULTS, out);
-  if (rc == 0)
-    rc = exp_resource_things(res, query, exp_resource_wait_results_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(res)) == 0)
+    exp_wait_run(&w, exp_resource_things(res, query, exp_wait_results_cb, &w));
+  return exp_wait_results(&w, out);
 }

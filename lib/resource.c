@@ -1,6 +1,7 @@
 /* resource.c: the generic resource, result sets, and the REST operations
  * every kind shares (get, find, create, save, refresh, delete). */
 #include "resource.h"
+#include "waiter.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -822,158 +823,84 @@ int exp_resource_delete(exp_resource *res, exp_done_cb cb, void *ud) {
 
 /* ---------------------------------------------------------- blocking */
 
-int exp_resource_wait_begin(exp_resource_waiter *w, exp_sdk *sdk,
-                            exp_resource_cb_type type, void *out) {
-  w->sdk = sdk;
-  w->done = 0;
-  w->status = 0;
-  w->type = type;
-  w->out = out;
-  if (out != NULL) {
-    switch (type) {
-    case EXP_RESOURCE_CB_RESOURCE:
-      *(exp_resource **)out = NULL;
-      break;
-    case EXP_RESOURCE_CB_RESULTS:
-      *(exp_results **)out = NULL;
-      break;
-    case EXP_RESOURCE_CB_JSON:
-      *(cJSON **)out = NULL;
-      break;
-    case EXP_RESOURCE_CB_DONE:
-      break;
-    }
-  }
-  if (sdk == NULL)
-    return EXP_EOPTIONS;
-  /* Refused before anything starts: an operation started from inside a
-   * callback could not be waited for, and would outlive w. */
-  return exp_sdk_can_wait(sdk);
-}
-
-int exp_resource_wait_end(exp_resource_waiter *w, int started_rc) {
-  int rc;
-  if (started_rc != 0)
-    return started_rc;
-  rc = exp_sdk_pump(w->sdk, &w->done, 0);
-  if (rc == 0)
-    return w->status;
-  /* Stopped in the same loop pass the result came in: the caller gets the
-   * error only. */
-  if (w->done && w->out != NULL) {
-    switch (w->type) {
-    case EXP_RESOURCE_CB_RESOURCE:
-      exp_resource_free(*(exp_resource **)w->out);
-      *(exp_resource **)w->out = NULL;
-      break;
-    case EXP_RESOURCE_CB_RESULTS:
-      exp_results_free(*(exp_results **)w->out);
-      *(exp_results **)w->out = NULL;
-      break;
-    case EXP_RESOURCE_CB_JSON:
-      cJSON_Delete(*(cJSON **)w->out);
-      *(cJSON **)w->out = NULL;
-      break;
-    case EXP_RESOURCE_CB_DONE:
-      break;
-    }
-  }
-  return rc;
-}
-
-static exp_resource_waiter *waiter_done(void *ud, int status) {
-  exp_resource_waiter *w = ud;
-  w->done = 1;
-  w->status = status;
-  return w;
-}
-
-void exp_resource_wait_resource_cb(exp_sdk *sdk, int status, exp_resource *res,
-                                   void *ud) {
-  exp_resource_waiter *w = waiter_done(ud, status);
+void exp_wait_resource_cb(exp_sdk *sdk, int status, exp_resource *res,
+                          void *ud) {
   EXP_UNUSED(sdk);
-  if (w->out != NULL)
-    *(exp_resource **)w->out = res;
-  else
+  exp_wait_filled(ud, status, res);
+}
+
+void exp_wait_results_cb(exp_sdk *sdk, int status, exp_results *results,
+                         void *ud) {
+  EXP_UNUSED(sdk);
+  exp_wait_filled(ud, status, results);
+}
+
+int exp_wait_resource(exp_waiter *w, exp_resource **out) {
+  exp_resource *res = w->result;
+  if (w->status != 0 || out == NULL) {
     exp_resource_free(res);
+    res = NULL;
+  }
+  if (out != NULL)
+    *out = res;
+  return w->status;
 }
 
-void exp_resource_wait_results_cb(exp_sdk *sdk, int status,
-                                  exp_results *results, void *ud) {
-  exp_resource_waiter *w = waiter_done(ud, status);
-  EXP_UNUSED(sdk);
-  if (w->out != NULL)
-    *(exp_results **)w->out = results;
-  else
+int exp_wait_results(exp_waiter *w, exp_results **out) {
+  exp_results *results = w->result;
+  if (w->status != 0 || out == NULL) {
     exp_results_free(results);
-}
-
-void exp_resource_wait_done_cb(exp_sdk *sdk, int status, void *ud) {
-  EXP_UNUSED(sdk);
-  waiter_done(ud, status);
-}
-
-void exp_resource_wait_json_cb(exp_sdk *sdk, int status, cJSON *result,
-                               void *ud) {
-  exp_resource_waiter *w = waiter_done(ud, status);
-  EXP_UNUSED(sdk);
-  if (w->out != NULL)
-    *(cJSON **)w->out = result;
-  else
-    cJSON_Delete(result);
+    results = NULL;
+  }
+  if (out != NULL)
+    *out = results;
+  return w->status;
 }
 
 int exp_get_resource_wait(exp_sdk *sdk, exp_kind kind, const char *uuid,
                           exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_get_resource(sdk, kind, uuid, exp_resource_wait_resource_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w,
+                 exp_get_resource(sdk, kind, uuid, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_find_resources_wait(exp_sdk *sdk, exp_kind kind, const cJSON *query,
                             exp_results **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESULTS, out);
-  if (rc == 0)
-    rc = exp_find_resources(sdk, kind, query, exp_resource_wait_results_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w,
+                 exp_find_resources(sdk, kind, query, exp_wait_results_cb, &w));
+  return exp_wait_results(&w, out);
 }
 
 int exp_create_resource_wait(exp_sdk *sdk, exp_kind kind, const cJSON *document,
                              exp_resource **out) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, sdk, EXP_RESOURCE_CB_RESOURCE, out);
-  if (rc == 0)
-    rc = exp_create_resource(sdk, kind, document, exp_resource_wait_resource_cb,
-                             &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(
+        &w, exp_create_resource(sdk, kind, document, exp_wait_resource_cb, &w));
+  return exp_wait_resource(&w, out);
 }
 
 int exp_resource_save_wait(exp_resource *res) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(res),
-                                   EXP_RESOURCE_CB_DONE, NULL);
-  if (rc == 0)
-    rc = exp_resource_save(res, exp_resource_wait_done_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(res)) == 0)
+    exp_wait_run(&w, exp_resource_save(res, exp_wait_done_cb, &w));
+  return w.status;
 }
 
 int exp_resource_refresh_wait(exp_resource *res) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(res),
-                                   EXP_RESOURCE_CB_DONE, NULL);
-  if (rc == 0)
-    rc = exp_resource_refresh(res, exp_resource_wait_done_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(res)) == 0)
+    exp_wait_run(&w, exp_resource_refresh(res, exp_wait_done_cb, &w));
+  return w.status;
 }
 
 int exp_resource_delete_wait(exp_resource *res) {
-  exp_resource_waiter w;
-  int rc = exp_resource_wait_begin(&w, exp_resource_sdk(res),
-                                   EXP_RESOURCE_CB_DONE, NULL);
-  if (rc == 0)
-    rc = exp_resource_delete(res, exp_resource_wait_done_cb, &w);
-  return exp_resource_wait_end(&w, rc);
+  exp_waiter w;
+  if (exp_wait_begin(&w, exp_resource_sdk(res)) == 0)
+    exp_wait_run(&w, exp_resource_delete(res, exp_wait_done_cb, &w));
+  return w.status;
 }

@@ -183,28 +183,13 @@ int exp_resource_op_find(exp_resource_op *op, exp_kind kind, const cJSON *query,
 
 /* --------------------------------------------------------- blocking */
 
-/* Runs a blocking twin: the async form is started by the caller between
- * begin and end.  begin sets *out to NULL and refuses with EXP_EDEADLOCK
- * inside a callback; end runs the loop until the callback has come (when
- * started is 0), whose result the callback stored in *out; when the wait
- * fails after all (the SDK stopped meanwhile) that result is freed. */
-typedef struct exp_resource_waiter {
-  exp_sdk *sdk;
-  int done;
-  int status;
-  exp_resource_cb_type type; /* what out points to */
-  void *out;                 /* the caller's out-parameter, or NULL */
-} exp_resource_waiter;
-
-int exp_resource_wait_begin(exp_resource_waiter *w, exp_sdk *sdk,
-                            exp_resource_cb_type type, void *out);
-int exp_resource_wait_end(exp_resource_waiter *w, int started);
-void exp_resource_wait_resource_cb(exp_sdk *sdk, int status, exp_resource *res,
-                                   void *ud);
-void exp_resource_wait_results_cb(exp_sdk *sdk, int status,
-                                  exp_results *results, void *ud);
-void exp_resource_wait_done_cb(exp_sdk *sdk, int status, void *ud);
-void exp_resource_wait_json_cb(exp_sdk *sdk, int status, cJSON *result,
-                               void *ud);
+/* The waiter's callbacks and finishers for resources (waiter.h). */
+void exp_wait_resource_cb(exp_sdk *sdk, int status, exp_resource *res,
+                          void *ud);
+void exp_wait_results_cb(exp_sdk *sdk, int status, exp_results *results,
+                         void *ud);
+struct exp_waiter;
+int exp_wait_resource(struct exp_waiter *w, exp_resource **out);
+int exp_wait_results(struct exp_waiter *w, exp_results **out);
 
 #endif

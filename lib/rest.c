@@ -6,6 +6,7 @@
 
 #include "http.h"
 #include "url.h"
+#include "waiter.h"
 
 typedef struct call {
   exp_list node; /* in sdk->calls (on the wire) or sdk->parked */
@@ -343,43 +344,11 @@ fail:
   return r;
 }
 
-typedef struct waiter {
-  int done;
-  int status;
-  cJSON *result;
-} waiter;
-
-static void on_wait(exp_sdk *sdk, int status, cJSON *result, void *ud) {
-  waiter *w = ud;
-  EXP_UNUSED(sdk);
-  w->done = 1;
-  w->status = status;
-  w->result = result;
-}
-
 int exp_request_wait(exp_sdk *sdk, const exp_call *in, cJSON **result) {
-  waiter w = {0, 0, NULL};
-  int r;
-
-  if (result != NULL)
-    *result = NULL;
-  if (sdk == NULL)
-    return EXP_EOPTIONS;
-  if ((r = exp_sdk_can_wait(sdk)) != 0 ||
-      (r = exp_request(sdk, in, on_wait, &w)) != 0)
-    return r;
-  /* The call's own deadline (and those of the login or refresh it may wait
-   * for) bound this. */
-  r = exp_sdk_pump(sdk, &w.done, 0);
-  if (r != 0) {
-    cJSON_Delete(w.result);
-    return r;
-  }
-  if (result != NULL)
-    *result = w.result;
-  else
-    cJSON_Delete(w.result);
-  return w.status;
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w, exp_request(sdk, in, exp_wait_json_cb, &w));
+  return exp_wait_json(&w, result);
 }
 
 #define CALL(m, p, q, b)                                                       \

@@ -1,5 +1,5 @@
 /* sdk.c: the handle: options, start and stop, the auth machine's libuv
- * layer, events, errors, and the loop pump of the _wait functions. */
+ * layer, events and errors. */
 #include "sdk.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 
 #include "bus.h"
 #include "network.h"
+#include "waiter.h"
 
 struct exp_handler {
   exp_list node;
@@ -30,8 +31,6 @@ typedef struct auth_req {
   unsigned seq;
   int refresh;
 } auth_req;
-
-static void teardown(exp_sdk *sdk);
 
 /* ---------------------------------------------------------------- errors */
 
@@ -133,16 +132,8 @@ void exp_sdk_enter(exp_sdk *sdk) {
 int exp_sdk_leave(exp_sdk *sdk) {
   if (--sdk->depth == 0 && sdk->pumping == 0 && sdk->stop_requested &&
       !sdk->torn_down)
-    teardown(sdk);
+    exp_sdk_teardown(sdk);
   return sdk->state == EXP_SDK_STOPPING;
-}
-
-int exp_sdk_can_wait(exp_sdk *sdk) {
-  if (sdk->depth > 0 || sdk->pumping > 0)
-    return exp_sdk_error(sdk, EXP_EDEADLOCK, 0, NULL,
-                         "a blocking call from inside an SDK callback would "
-                         "never return; use the async form");
-  return 0;
 }
 
 /* Runs the functions deferred before this pass; those deferred meanwhile
@@ -200,62 +191,6 @@ static void cancel_later(exp_sdk *sdk) {
     exp_sdk_error(sdk, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
     fn(sdk, EXP_ECANCELLED, arg);
   }
-}
-
-static void on_pump_timer(uv_timer_t *t) {
-  exp_sdk *sdk = t->data;
-  sdk->pump_expired = 1;
-}
-
-/* The pump behind every _wait: one uv_run(NOWAIT) pass when nowait, else
- * uv_run(ONCE) until done, the deadline, or a stop request, which it
- * carries out once uv_run has returned. */
-static int pump(exp_sdk *sdk, const int *done, uint64_t timeout_ms,
-                int nowait) {
-  int r = exp_sdk_can_wait(sdk);
-  if (r != 0)
-    return r;
-  uv_update_time(sdk->loop);
-  sdk->pump_expired = 0;
-  if (timeout_ms > 0)
-    uv_timer_start(&sdk->pump_timer, on_pump_timer, timeout_ms, 0);
-  sdk->pumping++;
-  if (nowait)
-    uv_run(sdk->loop, UV_RUN_NOWAIT);
-  while (!nowait && !*done && !sdk->pump_expired && !sdk->stop_requested) {
-    if (uv_run(sdk->loop, UV_RUN_ONCE) == 0 && !*done)
-      break; /* nothing left that could complete it */
-  }
-  sdk->pumping--;
-  uv_timer_stop(&sdk->pump_timer);
-  if (sdk->stop_requested) {
-    if (!sdk->torn_down)
-      teardown(sdk);
-    return EXP_ECANCELLED;
-  }
-  if (*done || nowait)
-    return 0;
-  if (sdk->pump_expired)
-    return EXP_ETIMEOUT;
-  return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
-                       "the loop ran out of work before the result came");
-}
-
-int exp_sdk_pump(exp_sdk *sdk, const int *done, uint64_t timeout_ms) {
-  int r = pump(sdk, done, timeout_ms, 0);
-  if (r == EXP_ETIMEOUT)
-    exp_sdk_error(sdk, r, 0, NULL, "no result within %llu ms",
-                  (unsigned long long)timeout_ms);
-  return r;
-}
-
-int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms) {
-  int never = 0;
-  int r;
-  if (sdk == NULL)
-    return EXP_EOPTIONS;
-  r = pump(sdk, &never, timeout_ms, timeout_ms == 0);
-  return r == EXP_ETIMEOUT ? 0 : r;
 }
 
 /* ---------------------------------------------------------------- events */
@@ -583,32 +518,14 @@ fail:
   return r;
 }
 
-typedef struct start_waiter {
-  int done;
-  int status;
-} start_waiter;
-
-static void on_start_wait(exp_sdk *sdk, int status, void *ud) {
-  start_waiter *w = ud;
-  EXP_UNUSED(sdk);
-  w->done = 1;
-  w->status = status;
-}
-
 int exp_start_wait(exp_sdk *sdk, uint64_t timeout_ms) {
-  start_waiter w = {0, 0};
-  int r;
-  if (sdk == NULL)
-    return EXP_EOPTIONS;
-  r = exp_sdk_can_wait(sdk);
-  if (r == 0)
-    r = exp_start(sdk, on_start_wait, &w);
-  if (r != 0)
-    return r;
-  r = exp_sdk_pump(sdk, &w.done, timeout_ms);
-  if (r == EXP_ETIMEOUT)
-    sdk->start_cb = NULL; /* the login goes on; nobody waits for it */
-  return r != 0 ? r : w.status;
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0) {
+    w.timeout_ms = timeout_ms;
+    if (exp_wait_run(&w, exp_start(sdk, exp_wait_done_cb, &w)) == EXP_ETIMEOUT)
+      sdk->start_cb = NULL; /* the login goes on; nobody waits for it */
+  }
+  return w.status;
 }
 
 const cJSON *exp_auth(const exp_sdk *sdk) {
@@ -673,10 +590,12 @@ static void on_closed(uv_handle_t *h) {
     exp_free(sdk);
 }
 
-static void teardown(exp_sdk *sdk) {
+void exp_sdk_teardown(exp_sdk *sdk) {
   exp_list *n, *next;
   int own = sdk->loop == &sdk->own_loop;
 
+  if (sdk->torn_down)
+    return;
   sdk->torn_down = 1;
   sdk->state = EXP_SDK_STOPPING;
   uv_timer_stop(&sdk->auth_timer);
@@ -723,5 +642,5 @@ void exp_stop(exp_sdk *sdk) {
     sdk->state = EXP_SDK_STOPPING;
     return;
   }
-  teardown(sdk);
+  exp_sdk_teardown(sdk);
 }

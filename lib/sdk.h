@@ -108,15 +108,9 @@ struct exp_sdk {
 void exp_sdk_enter(exp_sdk *sdk);
 int exp_sdk_leave(exp_sdk *sdk);
 
-/* Runs the loop until *done, timeout_ms passes (0: no deadline), or the
- * handle is stopped.  Returns 0, EXP_ETIMEOUT, EXP_EDEADLOCK (inside a
- * callback), or EXP_ECANCELLED when the handle was stopped meanwhile: it is
- * then freed, touch nothing. */
-int exp_sdk_pump(exp_sdk *sdk, const int *done, uint64_t timeout_ms);
-
-/* 0, or EXP_EDEADLOCK (with exp_last_error) when a _wait may not run the
- * loop now: inside a callback, or inside another _wait. */
-int exp_sdk_can_wait(exp_sdk *sdk);
+/* Closes and frees everything (see above); does nothing the second time.
+ * The pump calls it after uv_run returned when a stop was requested. */
+void exp_sdk_teardown(exp_sdk *sdk);
 
 /* Completion without a request, for an async call whose outcome is known at
  * once but which may not call back before it returns: fn(sdk, 0, arg) runs

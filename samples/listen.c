@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
   if (rc == 0 && (ch = exp_get_channel(sdk, name, 0)) == NULL)
     rc = exp_last_error(sdk)->code;
   if (rc == 0)
-    rc = exp_listen_wait(ch, event, NULL, &listener);
+    rc = exp_listen_wait(ch, event, NULL, NULL, NULL, &listener);
   if (rc != 0) {
     fprintf(stderr, "listen: %s\n", exp_last_error(sdk)->message);
     exp_channel_free(ch);

@@ -138,7 +138,7 @@ static void on_next(exp_sdk *sdk, int status, exp_message *msg, void *ud) {
 static exp_listener *listen_q(exp_channel *ch, const char *name,
                               const exp_listen_opts *opts) {
   exp_listener *l = NULL;
-  CHECK_INT(exp_listen_wait(ch, name, opts, &l), 0);
+  CHECK_INT(exp_listen_wait(ch, name, opts, NULL, NULL, &l), 0);
   CHECK(l != NULL);
   return l;
 }
@@ -838,7 +838,7 @@ static void test_consumer(void) {
   CHECK(responses == NULL);
   /* The server leaves the subscription out: the listen times out. */
   t0 = now_ms();
-  CHECK_INT(exp_listen_wait(plain, "x", &quick, &l), EXP_ENETWORK);
+  CHECK_INT(exp_listen_wait(plain, "x", &quick, NULL, NULL, &l), EXP_ENETWORK);
   CHECK(l == NULL);
   CHECK(now_ms() - t0 >= 290);
   CHECK(strstr(exp_last_error(consumer)->message, "timed out") != NULL);
@@ -883,7 +883,7 @@ static void test_network_disabled(void) {
   CHECK(ch != NULL);
   CHECK_INT(exp_listen(ch, "x", NULL, NULL, NULL, on_listen, &lr),
             EXP_ENETWORK);
-  CHECK_INT(exp_listen_wait(ch, "x", NULL, &l), EXP_ENETWORK);
+  CHECK_INT(exp_listen_wait(ch, "x", NULL, NULL, NULL, &l), EXP_ENETWORK);
   CHECK(l == NULL);
   CHECK_INT(exp_last_error(sdk)->code, EXP_ENETWORK);
   CHECK_INT(exp_sleep(sdk, 20), 0);
@@ -909,7 +909,7 @@ static void blocking_cb(exp_sdk *sdk, exp_listener *l, exp_message *msg,
   exp_message *m = NULL;
   cJSON *res = NULL;
   EXP_UNUSED(l);
-  CHECK_INT(exp_listen_wait(ch, "q", NULL, &other), EXP_EDEADLOCK);
+  CHECK_INT(exp_listen_wait(ch, "q", NULL, NULL, NULL, &other), EXP_EDEADLOCK);
   CHECK_INT(exp_broadcast_wait(ch, "q", NULL, 0, &res), EXP_EDEADLOCK);
   CHECK_INT(exp_message_respond_wait(msg, NULL, &res), EXP_EDEADLOCK);
   CHECK_INT(exp_last_error(sdk)->code, EXP_EDEADLOCK);

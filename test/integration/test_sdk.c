@@ -698,7 +698,7 @@ static void on_later(exp_sdk *sdk, int status, void *arg) {
   log->n++;
   if (status == EXP_ECANCELLED)
     CHECK_INT(exp_last_error(sdk)->code, EXP_ECANCELLED);
-  if (exp_sdk_can_wait(sdk) == EXP_EDEADLOCK)
+  if (exp_sleep(sdk, 0) == EXP_EDEADLOCK)
     log->refused++;
   if (status == 0 && it->again) {
     static later_item next = {NULL, 'x', 0};

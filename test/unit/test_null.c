@@ -104,7 +104,7 @@ static void test_objects_null(void) {
   CHECK(exp_fling_wait(NULL, NULL, 0, &j) < 0);
   CHECK(exp_identify(NULL, 0, cb_json, NULL) < 0);
   CHECK(exp_listen(NULL, "e", NULL, cb_msg, NULL, cb_listener, NULL) < 0);
-  CHECK(exp_listen_wait(NULL, "e", NULL, &l) < 0);
+  CHECK(exp_listen_wait(NULL, "e", NULL, NULL, NULL, &l) < 0);
   CHECK(exp_listener_next(NULL, 0, cb_next, NULL) < 0);
   CHECK(exp_listener_wait(NULL, 0, &m) < 0);
   CHECK_INT(exp_listener_dropped(NULL), 0);
