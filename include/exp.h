@@ -14,11 +14,12 @@
  *   before exp_X has returned: with success, an error, a timeout, or
  *   EXP_ECANCELLED when the SDK stops.  When the async form returns an error
  *   instead, cb is never called.  The blocking form runs the SDK's loop
- *   until the result is there and returns it; called from inside one of the
- *   SDK's own callbacks it returns EXP_EDEADLOCK at once.  On the
- *   application's own loop, do not call a _wait from the application's own
- *   callbacks either: libuv's uv_run is not reentrant, and the SDK cannot
- *   see callbacks that are not its own.
+ *   until the result is there and returns it; called from inside any SDK
+ *   callback of any handle on the same loop, or while a _wait runs that
+ *   loop, it returns EXP_EDEADLOCK at once.  On the application's own loop,
+ *   do not call a _wait from the application's own callbacks either:
+ *   libuv's uv_run is not reentrant, and the SDK cannot see callbacks that
+ *   are not its own.
  *
  * - Ownership.  Strings and JSON passed in are copied or serialised before
  *   the call returns; the caller keeps them.  A result handed over by a
@@ -147,7 +148,9 @@ EXP_EXTERN void exp_set_log(exp_sdk *sdk, exp_log_level min, exp_log_cb cb,
 /* ------------------------------------------------------- handle, options */
 
 /* Creates an SDK handle on loop, or, with loop NULL, on a private loop that
- * only the blocking calls run.  NULL when out of memory. */
+ * only the blocking calls run.  Several handles may share the
+ * application's loop; a private loop is its handle's alone.  NULL when
+ * out of memory, or when loop is another handle's private loop. */
 EXP_EXTERN exp_sdk *exp_new(uv_loop_t *loop);
 
 /* The loop the handle runs on (its private one when created with NULL). */
@@ -210,7 +213,8 @@ EXP_EXTERN int exp_start_wait(exp_sdk *sdk, uint64_t timeout_ms);
 EXP_EXTERN void exp_stop(exp_sdk *sdk);
 
 /* Runs the SDK's loop for timeout_ms (for scripts that only listen); 0
- * runs it once without blocking.  EXP_EDEADLOCK from inside a callback. */
+ * runs it once without blocking, handling what already arrived.
+ * EXP_EDEADLOCK from inside a callback, as for every _wait. */
 EXP_EXTERN int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms);
 
 /* ------------------------------------------------------------ auth, events */

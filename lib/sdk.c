@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "bus.h"
+#include "loop_state.h"
 #include "network.h"
 #include "waiter.h"
 
@@ -78,6 +79,13 @@ exp_sdk *exp_new(uv_loop_t *loop) {
     }
     loop = &sdk->own_loop;
   }
+  sdk->ls = exp_loop_state_get(loop, loop == &sdk->own_loop);
+  if (sdk->ls == NULL) {
+    if (loop == &sdk->own_loop)
+      uv_loop_close(loop);
+    exp_free(sdk);
+    return NULL;
+  }
   sdk->loop = loop;
   exp_options_init(&sdk->opt);
   exp_logger_init(&sdk->log);
@@ -127,9 +135,11 @@ int exp_set_int(exp_sdk *sdk, exp_option opt, int64_t value) {
 
 void exp_sdk_enter(exp_sdk *sdk) {
   sdk->depth++;
+  sdk->ls->depth++;
 }
 
 int exp_sdk_leave(exp_sdk *sdk) {
+  sdk->ls->depth--;
   if (--sdk->depth == 0 && sdk->pumping == 0 && sdk->stop_requested &&
       !sdk->torn_down)
     exp_sdk_teardown(sdk);
@@ -586,8 +596,10 @@ const char *exp_sdk_network_host(const exp_sdk *sdk) {
 
 static void on_closed(uv_handle_t *h) {
   exp_sdk *sdk = h->data;
-  if (--sdk->closing == 0 && sdk->loop != &sdk->own_loop)
+  if (--sdk->closing == 0 && sdk->loop != &sdk->own_loop) {
+    exp_loop_state_put(sdk->ls);
     exp_free(sdk);
+  }
 }
 
 void exp_sdk_teardown(exp_sdk *sdk) {
@@ -604,12 +616,12 @@ void exp_sdk_teardown(exp_sdk *sdk) {
     sdk->net_ops->stop(sdk->net);
   /* Callbacks run from here are inside the SDK: a nested exp_stop is a
    * no-op, a _wait refused. */
-  sdk->depth++;
+  exp_sdk_enter(sdk);
   exp_rest_stop(sdk);
   exp_bus_stop(sdk);
   cancel_later(sdk);
   complete_start(sdk, EXP_ECANCELLED, NULL);
-  sdk->depth--;
+  exp_sdk_leave(sdk);
   if (sdk->http != NULL)
     exp_http_close(sdk->http);
   sdk->http = NULL;
@@ -630,6 +642,7 @@ void exp_sdk_teardown(exp_sdk *sdk) {
     if (uv_loop_close(sdk->loop) != 0)
       exp_logf(&sdk->log, EXP_LOG_ERROR,
                "private loop still has handles after stop");
+    exp_loop_state_put(sdk->ls);
     exp_free(sdk);
   }
 }

@@ -3,7 +3,8 @@
  *
  * Callbacks and teardown.  Every call into application code (completion
  * callbacks, event handlers) is bracketed by exp_sdk_enter/exp_sdk_leave.
- * While inside, the _wait functions return EXP_EDEADLOCK and exp_stop only
+ * While inside, the _wait functions of every handle on the same loop
+ * return EXP_EDEADLOCK (loop_state.h), and this handle's exp_stop only
  * records the request; the teardown then runs in exp_sdk_leave when the
  * outermost callback returns, or, when a _wait is running the loop, right
  * after uv_run returns to it.  So on a private loop (only ever run by a
@@ -72,12 +73,13 @@ struct exp_sdk {
   char err_api_code[64];
   char err_message[512];
 
-  int depth;          /* application callbacks on the stack */
-  int pumping;        /* a _wait is inside uv_run */
-  int stop_requested; /* exp_stop was called inside a callback or pump */
-  int closing;        /* handles whose close callback is pending */
-  int torn_down;      /* teardown ran */
-  int pump_expired;   /* the _wait deadline passed */
+  struct exp_loop_state *ls; /* shared by every handle on loop */
+  int depth;                 /* its application callbacks on the stack */
+  int pumping;               /* a _wait of its is inside uv_run */
+  int stop_requested;        /* exp_stop was called inside a callback or pump */
+  int closing;               /* handles whose close callback is pending */
+  int torn_down;             /* teardown ran */
+  int pump_expired;          /* the _wait deadline passed */
 
   exp_http *http;
   exp_auth_machine *auth;

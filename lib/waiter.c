@@ -2,8 +2,12 @@
  * deadlock guard, and exp_sleep. */
 #include "waiter.h"
 
+#include "loop_state.h"
+
+/* The loop's state, not the handle's: a callback of one handle must not
+ * run the loop through another either. */
 static int can_wait(exp_sdk *sdk) {
-  if (sdk->depth > 0 || sdk->pumping > 0)
+  if (sdk->ls->depth > 0 || sdk->ls->pumping > 0)
     return exp_sdk_error(sdk, EXP_EDEADLOCK, 0, NULL,
                          "a blocking call from inside an SDK callback would "
                          "never return; use the async form");
@@ -27,6 +31,7 @@ static int pump(exp_sdk *sdk, const int *done, uint64_t timeout_ms) {
   if (timeout_ms > 0)
     uv_timer_start(&sdk->pump_timer, on_pump_timer, timeout_ms, 0);
   sdk->pumping++;
+  sdk->ls->pumping++;
   if (done == NULL)
     uv_run(sdk->loop, UV_RUN_NOWAIT);
   while (done != NULL && !*done && !sdk->pump_expired && !sdk->stop_requested) {
@@ -34,6 +39,7 @@ static int pump(exp_sdk *sdk, const int *done, uint64_t timeout_ms) {
       break; /* nothing left that could complete it */
   }
   sdk->pumping--;
+  sdk->ls->pumping--;
   uv_timer_stop(&sdk->pump_timer);
   if (sdk->stop_requested) {
     exp_sdk_teardown(sdk);

@@ -1,6 +1,6 @@
 /* The blocking twins' shared rules against the reference server: timeout 0
  * takes what already arrived, callback-style listeners from a blocking
- * script.
+ * script, the deadlock guard across handles on one loop.
  * Usage: test_waiter NODE test/server/main.js */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +133,93 @@ static void test_listen_wait_callback(void) {
   exp_stop(b);
 }
 
+/* ------------------------------------------------- deadlock, shared loop */
+
+/* A callback of one handle calls the blocking twins of the other. */
+typedef struct cross {
+  exp_sdk *other;
+  int n;
+  int get, sleep, start;
+} cross;
+
+static void call_other(exp_sdk *sdk, int status, cJSON *result, void *ud) {
+  cross *c = ud;
+  cJSON *r = NULL;
+  EXP_UNUSED(sdk);
+  CHECK_INT(status, 0);
+  cJSON_Delete(result);
+  c->get = exp_get_wait(c->other, "/api/devices/test-uuid", NULL, &r);
+  CHECK(r == NULL);
+  cJSON_Delete(r);
+  c->sleep = exp_sleep(c->other, 0);
+  c->n++;
+}
+
+static void on_update(exp_sdk *sdk, exp_event ev, const cJSON *data, void *ud) {
+  cross *c = ud;
+  EXP_UNUSED(sdk);
+  EXP_UNUSED(ev);
+  EXP_UNUSED(data);
+  c->start = exp_sleep(c->other, 10);
+  c->n++;
+}
+
+/* Two handles on one application loop: inside either's callback, the
+ * other's _wait and exp_sleep refuse with EXP_EDEADLOCK instead of
+ * running uv_run again (issue 10: they returned EXP_OK after re-entering
+ * it).  Run by the application's loop, then by a _wait of the first. */
+static void test_deadlock_across_handles(void) {
+  uv_loop_t loop;
+  exp_sdk *a, *b;
+  cross ab = {0}, ba = {0}, up = {0};
+
+  uv_loop_init(&loop);
+  a = make(&loop, DEVICE, 0);
+  b = make(&loop, USER, 0);
+  ab.other = b;
+  ba.other = a;
+  CHECK_INT(exp_get(a, "/api/devices/test-uuid", NULL, call_other, &ab), 0);
+  while (ab.n == 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  CHECK_INT(ab.get, EXP_EDEADLOCK);
+  CHECK_INT(ab.sleep, EXP_EDEADLOCK);
+  CHECK_INT(exp_last_error(b)->code, EXP_EDEADLOCK);
+  CHECK_INT(exp_get(b, "/api/devices/test-uuid", NULL, call_other, &ba), 0);
+  while (ba.n == 0)
+    CHECK_INT(exp_sleep(b, 10), 0);
+  CHECK_INT(ba.get, EXP_EDEADLOCK);
+  CHECK_INT(ba.sleep, EXP_EDEADLOCK);
+  /* Event handlers are SDK callbacks too; so is a third handle's login. */
+  {
+    exp_sdk *c = exp_new(&loop);
+    up.other = a;
+    exp_set_str(c, EXP_OPT_HOST, srv.origin);
+    exp_set_int(c, EXP_OPT_ENABLE_NETWORK, 0);
+    refserver_credentials(c, DEVICE);
+    exp_on(c, EXP_EVENT_UPDATE, on_update, &up);
+    CHECK_INT(exp_start(c, NULL, NULL), 0);
+    while (up.n == 0)
+      uv_run(&loop, UV_RUN_ONCE);
+    CHECK_INT(up.start, EXP_EDEADLOCK);
+    exp_stop(c);
+  }
+  /* Outside every callback both may block again. */
+  CHECK_INT(exp_get_wait(b, "/api/devices/test-uuid", NULL, NULL), 0);
+  CHECK_INT(exp_sleep(a, 0), 0);
+  exp_stop(a);
+  exp_stop(b);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_INT(uv_loop_close(&loop), 0);
+}
+
+/* A handle's private loop is its own: another handle cannot join it. */
+static void test_private_loop_is_private(void) {
+  exp_sdk *a = exp_new(NULL);
+  CHECK(a != NULL);
+  CHECK(exp_new(exp_loop(a)) == NULL);
+  exp_stop(a);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: %s NODE MAIN_JS\n", argv[0]);
@@ -146,6 +233,8 @@ int main(int argc, char **argv) {
   }
   RUN(test_wait_zero_takes_what_arrived);
   RUN(test_listen_wait_callback);
+  RUN(test_deadlock_across_handles);
+  RUN(test_private_loop_is_private);
   refserver_stop(&srv);
   return t_done();
 }

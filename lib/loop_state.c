@@ -1,0 +1,52 @@
+/* loop_state.c: the registry of the loops SDK handles run on. */
+#include "loop_state.h"
+
+#include "common.h"
+
+static uv_once_t once = UV_ONCE_INIT;
+static uv_mutex_t lock;
+static int lock_made;
+static exp_loop_state *states;
+
+static void init_lock(void) {
+  lock_made = uv_mutex_init(&lock) == 0;
+}
+
+exp_loop_state *exp_loop_state_get(uv_loop_t *loop, int own) {
+  exp_loop_state *s;
+
+  uv_once(&once, init_lock);
+  if (!lock_made)
+    return NULL;
+  uv_mutex_lock(&lock);
+  for (s = states; s != NULL && s->loop != loop; s = s->next)
+    ;
+  if (s != NULL && (s->own || own)) {
+    s = NULL;
+  } else if (s != NULL) {
+    s->refs++;
+  } else if ((s = exp_calloc(1, sizeof(*s))) != NULL) {
+    s->loop = loop;
+    s->refs = 1;
+    s->own = own;
+    s->next = states;
+    states = s;
+  }
+  uv_mutex_unlock(&lock);
+  return s;
+}
+
+void exp_loop_state_put(exp_loop_state *s) {
+  exp_loop_state **p;
+
+  if (s == NULL)
+    return;
+  uv_mutex_lock(&lock);
+  if (--s->refs == 0) {
+    for (p = &states; *p != s; p = &(*p)->next)
+      ;
+    *p = s->next;
+    exp_free(s);
+  }
+  uv_mutex_unlock(&lock);
+}

@@ -1,0 +1,33 @@
+/*
+ * loop_state.h: what every SDK handle on one uv loop shares (internal).
+ *
+ * libuv's uv_run is not reentrant, and a callback of one handle may call a
+ * _wait of another handle on the same loop: the deadlock guard must look
+ * at the loop, not at the handle.  So each loop in use has one state,
+ * found by the loop's address in a small process-wide registry (a mutex
+ * guards it: handles on different loops may live in different threads),
+ * shared by reference by the handles on it.  Its counters are only touched
+ * from the loop's own thread.
+ */
+#ifndef EXP_LOOP_STATE_H
+#define EXP_LOOP_STATE_H
+
+#include <uv.h>
+
+typedef struct exp_loop_state {
+  uv_loop_t *loop;
+  unsigned refs;
+  int own;     /* a handle's private loop: no other handle may join it */
+  int depth;   /* SDK callbacks on the stack, of any handle on the loop */
+  int pumping; /* a _wait is running the loop */
+  struct exp_loop_state *next;
+} exp_loop_state;
+
+/* The state of loop, made on first use, with a reference taken.  NULL
+ * when out of memory, or when loop is another handle's private loop (own
+ * then says whether the new handle owns loop). */
+exp_loop_state *exp_loop_state_get(uv_loop_t *loop, int own);
+/* Drops a reference; the last frees the state. */
+void exp_loop_state_put(exp_loop_state *s);
+
+#endif
