@@ -152,6 +152,13 @@ void exp_listener_cancel_next(exp_listener *l) {
 
 /* --------------------------------------------------------------- listen */
 
+static int is_consumer_app(const exp_sdk *sdk) {
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(exp_auth(sdk), "identity");
+  const char *type =
+      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(id, "type"));
+  return type != NULL && strcmp(type, "consumerApp") == 0;
+}
+
 int exp_listen(exp_channel *ch, const char *name, const exp_listen_opts *opts,
                exp_message_cb on_message, void *msg_ud, exp_listener_cb cb,
                void *ud) {
@@ -167,6 +174,11 @@ int exp_listen(exp_channel *ch, const char *name, const exp_listen_opts *opts,
                          "a listen needs an event name and a callback");
   if (sdk->state != EXP_SDK_STARTED)
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL, "the SDK is stopping");
+  /* The server would leave the subscription out without a word. */
+  if (!(ch->flags & EXP_CHANNEL_CONSUMER) && is_consumer_app(sdk))
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, "network.consumer",
+                         "A consumer app may only listen on consumer "
+                         "channels.");
   if (exp_network_of(sdk) == NULL)
     return exp_sdk_error(sdk, EXP_ENETWORK, 0, NULL,
                          "cannot listen: the network is disabled "
