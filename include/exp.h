@@ -30,7 +30,8 @@
  *
  * - Errors.  Functions return 0 or a negative exp_errno.  exp_last_error()
  *   tells the detail of the latest failure (HTTP status, the server's code
- *   and message).  A NULL handle is EXP_EOPTIONS (NULL from functions that
+ *   and message); a success does not clear it, exp_clear_error does.  A
+ *   NULL handle is EXP_EOPTIONS (NULL from functions that
  *   return a pointer), never a crash.
  *
  * - Stopping.  exp_stop() may be called anywhere, also from inside a
@@ -114,17 +115,22 @@ EXP_EXTERN int exp_set_allocator(exp_malloc_fn m, exp_realloc_fn r,
 
 typedef struct exp_sdk exp_sdk;
 
-/* Detail of the latest failure on an SDK handle.  Inside a completion
- * callback that reports an error it describes that error. */
+/* Detail of the latest failure on an SDK handle: read it after a call
+ * returned (or a callback reported) an error, which it then describes.
+ * Calls that succeed leave it as it was, so it may describe an older
+ * failure; exp_clear_error forgets it. */
 typedef struct exp_error {
-  int code;             /* exp_errno, EXP_OK when nothing failed yet */
+  int code;             /* exp_errno, EXP_OK when nothing failed (since) */
   int http_status;      /* HTTP status, 0 when no response was read */
   const char *api_code; /* the server's "code", or NULL */
-  const char *message;  /* human-readable detail, never NULL */
+  const char *message;  /* human-readable detail, never NULL; "" for OK */
 } exp_error;
 
-/* Valid until the next call on the handle or return to its loop. */
+/* The latest failure.  Valid until the next call on the handle or return
+ * to its loop. */
 EXP_EXTERN const exp_error *exp_last_error(const exp_sdk *sdk);
+/* Back to EXP_OK, as before the first failure.  NULL is allowed. */
+EXP_EXTERN void exp_clear_error(exp_sdk *sdk);
 
 /* --------------------------------------------------------------- logging */
 

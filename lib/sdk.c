@@ -58,6 +58,15 @@ const exp_error *exp_last_error(const exp_sdk *sdk) {
   return sdk != NULL ? &sdk->err : &no_handle;
 }
 
+void exp_clear_error(exp_sdk *sdk) {
+  if (sdk == NULL)
+    return;
+  sdk->err.code = EXP_OK;
+  sdk->err.http_status = 0;
+  sdk->err.api_code = NULL;
+  sdk->err_message[0] = '\0';
+}
+
 int64_t exp_sdk_now(void) {
   uv_timeval64_t tv;
   uv_gettimeofday(&tv);

@@ -562,6 +562,29 @@ static void test_api_errors(void) {
   exp_stop(sdk);
 }
 
+/* exp_last_error is the latest failure: nothing before one, kept by later
+ * successes, forgotten by exp_clear_error. */
+static void test_last_error(void) {
+  exp_sdk *sdk = make(NULL, srv.origin, DEVICE);
+
+  CHECK_INT(exp_start_wait(sdk, 10000), 0);
+  CHECK_INT(exp_get_wait(sdk, "/api/devices/test-uuid", NULL, NULL), 0);
+  CHECK_INT(exp_last_error(sdk)->code, EXP_OK);
+  CHECK_STR(exp_last_error(sdk)->message, "");
+  CHECK_INT(exp_get_wait(sdk, "/api/devices/nobody", NULL, NULL),
+            EXP_ENOTFOUND);
+  CHECK_INT(exp_get_wait(sdk, "/api/devices/test-uuid", NULL, NULL), 0);
+  CHECK_INT(exp_last_error(sdk)->code, EXP_ENOTFOUND);
+  CHECK_INT(exp_last_error(sdk)->http_status, 404);
+  exp_clear_error(sdk);
+  CHECK_INT(exp_last_error(sdk)->code, EXP_OK);
+  CHECK_INT(exp_last_error(sdk)->http_status, 0);
+  CHECK(exp_last_error(sdk)->api_code == NULL);
+  CHECK_STR(exp_last_error(sdk)->message, "");
+  exp_clear_error(NULL);
+  exp_stop(sdk);
+}
+
 static void test_pairing(void) {
   uv_loop_t loop;
   exp_sdk *sdk;
@@ -906,6 +929,7 @@ int main(int argc, char **argv) {
   RUN(test_stop_during_wait);
   RUN(test_deadline);
   RUN(test_api_errors);
+  RUN(test_last_error);
   RUN(test_pairing);
   RUN(test_deadlock);
   RUN(test_app_loop);

@@ -38,6 +38,7 @@ static void test_sdk_null(void) {
   cJSON *out = (cJSON *)&call;
   CHECK(exp_last_error(NULL) != NULL);
   CHECK_INT(exp_last_error(NULL)->code, EXP_EOPTIONS);
+  exp_clear_error(NULL);
   CHECK(exp_loop(NULL) == NULL);
   CHECK(exp_auth(NULL) == NULL);
   exp_set_log(NULL, EXP_LOG_DEBUG, NULL, NULL);
