@@ -3,11 +3,13 @@
  * cJSON client of the reference server's socket.io endpoint with none of
  * the SDK's code, so that the ratio SDK / bare measures what the SDK adds.
  *
- *   bench_bare PORT TOKEN CHANNEL_ID EVENT WARMUP TOTAL TIMEOUT_MS
+ *   bench_bare CONFIG_JSON
  *
- * It opens an Engine.IO 4 websocket on 127.0.0.1:PORT, answers pings,
- * connects the socket.io namespace, subscribes CHANNEL_ID, and parses each
- * broadcast with cJSON.  Output as bench_receive's.
+ * Configuration: port, token, channel_id, event, phases, timeout_ms.  It
+ * opens an Engine.IO 4 websocket on 127.0.0.1:port, answers pings,
+ * connects the socket.io namespace, subscribes channel_id, and parses each
+ * broadcast with cJSON.  Output as bench_receive's (bench_util.h); libuv
+ * and cJSON allocate through the same counting allocator.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +28,8 @@ typedef struct bare {
   uv_timer_t timeout;
   wslay_event_context_ptr ws;
   char request[2048];
-  const char *channel_id;
-  const char *event;
+  char channel_id[256];
+  char event[64];
   /* The handshake answer until its blank line, then unused. */
   char head[4096];
   size_t head_len;
@@ -35,14 +37,7 @@ typedef struct bare {
   /* What the last read brought, for wslay's recv callback. */
   const char *in;
   size_t in_len;
-  long warmup;
-  long total;
-  long received;
-  long stray;
-  long checksum;
-  bench_cpu cpu_start;
-  bench_cpu cpu_end;
-  long rss_kb;
+  bench_run run;
   int failed;
   int done;
 } bare;
@@ -63,18 +58,18 @@ static void finish(bare *b, int failed) {
 
 static void on_written(uv_write_t *req, int status) {
   (void)status;
-  free(req);
+  count_free(req);
 }
 
 static int send_bytes(bare *b, const void *data, size_t len) {
-  write_req *w = malloc(sizeof(*w) + len);
+  write_req *w = count_malloc(sizeof(*w) + len);
   uv_buf_t buf;
   if (w == NULL)
     return -1;
   memcpy(w->data, data, len);
   buf = uv_buf_init(w->data, (unsigned)len);
   if (uv_write(&w->req, (uv_stream_t *)&b->tcp, &buf, 1, on_written) != 0) {
-    free(w);
+    count_free(w);
     return -1;
   }
   return 0;
@@ -129,25 +124,17 @@ static void on_event(bare *b, const char *json, size_t len) {
 
   if (cJSON_IsString(name) && strcmp(name->valuestring, "broadcast") == 0) {
     const cJSON *event = cJSON_GetObjectItemCaseSensitive(data, "name");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(data, "payload"), "n");
-    if (!cJSON_IsString(event) || strcmp(event->valuestring, b->event) != 0) {
-      b->stray++;
-    } else {
-      if (cJSON_IsNumber(n))
-        b->checksum += n->valueint;
-      if (++b->received == b->warmup)
-        b->cpu_start = bench_cpu_now();
-      if (b->received == b->total) {
-        b->cpu_end = bench_cpu_now();
-        b->rss_kb = bench_status_kb("VmRSS:");
-        finish(b, 0);
-      }
-    }
+    if (!cJSON_IsString(event) || strcmp(event->valuestring, b->event) != 0)
+      b->run.stray++;
+    else if (bench_got(&b->run,
+                       cJSON_GetObjectItemCaseSensitive(data, "payload")))
+      finish(b, 0);
   } else if (cJSON_IsString(name) &&
              strcmp(name->valuestring, "subscribed") == 0) {
-    printf("{\"ready\":\"%s\"}\n", b->channel_id);
-    fflush(stdout);
+    bench_ready(NULL);
+    bench_run_start(&b->run);
+    if (b->run.nphases == 0)
+      finish(b, 0);
   } else if (ev == NULL) {
     finish(b, 1);
   }
@@ -247,47 +234,58 @@ static void on_connect(uv_connect_t *req, int status) {
 
 static void on_timeout(uv_timer_t *t) {
   bare *b = t->data;
-  fprintf(stderr, "timed out after %ld broadcasts\n", b->received);
+  fprintf(stderr, "timed out in phase %d after %ld broadcasts\n", b->run.phase,
+          b->run.got);
   finish(b, 1);
 }
 
 int main(int argc, char **argv) {
   static const struct wslay_event_callbacks callbacks = {
       ws_recv, ws_send, ws_genmask, NULL, NULL, NULL, on_ws_message};
-  bare *b = calloc(1, sizeof(*b));
+  cJSON_Hooks hooks = {count_malloc, count_free};
   struct sockaddr_in addr;
-  int rc;
+  cJSON *config;
+  uint64_t timeout;
+  int port, rc;
+  bare *b;
 
-  if (argc != 8) {
-    fprintf(stderr, "usage: bench_bare PORT TOKEN CHANNEL_ID EVENT WARMUP "
-                    "TOTAL TIMEOUT_MS\n");
+  if (uv_replace_allocator(count_malloc, count_realloc, count_calloc,
+                           count_free) != 0)
     return 2;
-  }
+  cJSON_InitHooks(&hooks);
+  if ((config = bench_config(argc, argv)) == NULL)
+    return 2;
+  /* Its state is on the counted heap, as the SDK's is. */
+  b = count_calloc(1, sizeof(*b));
   if (b == NULL)
     return 1;
-  b->channel_id = argv[3];
-  b->event = argv[4];
-  b->warmup = atol(argv[5]);
-  b->total = atol(argv[6]);
-  if (b->warmup < 1 || b->total <= b->warmup)
-    return 2;
+  snprintf(b->channel_id, sizeof(b->channel_id), "%s",
+           bench_str(config, "channel_id"));
+  snprintf(b->event, sizeof(b->event), "%s", bench_str(config, "event"));
+  port = (int)bench_num(config, "port");
+  timeout = (uint64_t)bench_num(config, "timeout_ms");
   snprintf(b->request, sizeof(b->request),
            "GET /socket.io/?EIO=4&transport=websocket&token=%s HTTP/1.1\r\n"
-           "Host: 127.0.0.1:%s\r\n"
+           "Host: 127.0.0.1:%d\r\n"
            "Upgrade: websocket\r\n"
            "Connection: Upgrade\r\n"
            "Sec-WebSocket-Key: YmFyZSBsb29wIGJlbmNoIQ==\r\n"
            "Sec-WebSocket-Version: 13\r\n\r\n",
-           argv[2], argv[1]);
+           bench_str(config, "token"), port);
+  rc = bench_run_init(&b->run, config);
+  cJSON_Delete(config);
+  if (rc != 0)
+    return 2;
   if (uv_loop_init(&b->loop) != 0 ||
       wslay_event_context_client_init(&b->ws, &callbacks, b) != 0)
     return 1;
   uv_tcp_init(&b->loop, &b->tcp);
+  uv_tcp_nodelay(&b->tcp, 1);
   b->tcp.data = b;
   uv_timer_init(&b->loop, &b->timeout);
   b->timeout.data = b;
-  uv_timer_start(&b->timeout, on_timeout, strtoull(argv[7], NULL, 10), 0);
-  uv_ip4_addr("127.0.0.1", atoi(argv[1]), &addr);
+  uv_timer_start(&b->timeout, on_timeout, timeout, 0);
+  uv_ip4_addr("127.0.0.1", port, &addr);
   b->connect.data = b;
   if (uv_tcp_connect(&b->connect, &b->tcp, (const struct sockaddr *)&addr,
                      on_connect) != 0)
@@ -295,9 +293,9 @@ int main(int argc, char **argv) {
   uv_run(&b->loop, UV_RUN_DEFAULT);
   rc = uv_loop_close(&b->loop);
   wslay_event_context_free(b->ws);
-  bench_print_result("bare", b->received, b->stray, b->checksum,
-                     b->total - b->warmup, b->cpu_start, b->cpu_end, b->rss_kb);
-  rc = b->failed || rc != 0 || b->received != b->total || b->stray != 0;
-  free(b);
+  bench_done(&b->run, b->failed || rc != 0);
+  rc = b->failed || rc != 0 || b->run.stray != 0;
+  bench_run_free(&b->run);
+  count_free(b);
   return rc;
 }

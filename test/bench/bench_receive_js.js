@@ -1,41 +1,37 @@
 'use strict';
-// The official JS SDK's cost per received broadcast, as bench_receive.c:
-//   node bench_receive_js.js HOST UUID SECRET CHANNEL EVENT WARMUP TOTAL EXTRA TIMEOUT_MS
+// The official JS SDK as a receiver, as bench_receive.c (callback mode):
+//   node bench_receive_js.js CONFIG_JSON
+// Configuration: host, uuid, secret, channel, event, extra, phases,
+// timeout_ms.
 
-const { EXP, cpuUs, online, printResult } = require('./bench_js_util');
+const { EXP, Run, ready, done, online } = require('./bench_js_util');
 
 async function main() {
-  const [host, uuid, secret, channel, event] = process.argv.slice(2, 7);
-  const [warmup, total, extra, timeoutMs] = process.argv.slice(7, 11).map(Number);
-  const r = { received: 0, stray: 0, checksum: 0, measured: total - warmup, start: cpuUs(), end: cpuUs() };
+  const config = JSON.parse(process.argv[2]);
+  const run = new Run(config);
   let finish;
-  const done = new Promise((resolve) => { finish = resolve; });
+  const over = new Promise((resolve) => { finish = resolve; });
   const timer = setTimeout(() => {
-    console.error(`timed out after ${r.received} broadcasts`);
-    finish();
-  }, timeoutMs);
+    console.error(`timed out in phase ${run.phase} after ${run.got} broadcasts`);
+    finish(true);
+  }, config.timeout_ms);
 
-  const exp = EXP.start({ host, uuid, secret });
+  const exp = EXP.start({ host: config.host, uuid: config.uuid, secret: config.secret });
   await online(exp, 10000);
-  const ch = exp.getChannel(channel);
+  const ch = exp.getChannel(config.channel);
   const listeners = [];
-  for (let i = 0; i < extra; i++) listeners.push(await ch.listen(`other-${i}`, () => { r.stray++; }));
-  listeners.push(await ch.listen(event, (payload) => {
-    // Reading the payload, as the C listener and the bare loop do.
-    if (payload && typeof payload.n === 'number') r.checksum += payload.n;
-    if (++r.received === warmup) r.start = cpuUs();
-    if (r.received === total) {
-      r.end = cpuUs();
-      finish();
-    }
+  for (let i = 0; i < (config.extra || 0); i++) listeners.push(await ch.listen(`other-${i}`, () => { run.stray++; }));
+  listeners.push(await ch.listen(config.event, (payload) => {
+    if (run.got_(payload)) finish(false);
   }));
-  console.log(JSON.stringify({ ready: channel }));
-  await done;
+  ready();
+  run.start();
+  const failed = run.phases.length === 0 ? false : await over;
   clearTimeout(timer);
-  printResult('js', r);
   for (const l of listeners) l.cancel();
   EXP.stop();
-  process.exitCode = r.received === total && r.stray === 0 ? 0 : 1;
+  done(run, failed);
+  process.exitCode = failed || run.stray !== 0 ? 1 : 0;
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

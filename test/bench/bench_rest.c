@@ -1,13 +1,15 @@
 /*
  * bench_rest.c: the C SDK's client-side cost per REST call, driven by
  * run.js.  It starts as a device (online, as an application would be) and
- * makes sequential GETs of one device.
+ * makes sequential GETs of one device over the SDK's kept-alive
+ * connection.
  *
- *   bench_rest HOST UUID SECRET MODE WARMUP COUNT
+ *   bench_rest CONFIG_JSON
  *
- * MODE wait: exp_get_wait in a loop; async: each exp_get's callback starts
- * the next.  CPU time (user + system) is counted over the COUNT calls that
- * follow WARMUP calls; output as bench_receive's.
+ * Configuration: host, uuid, secret, mode, phases (a phase is a number of
+ * calls; the first is the warm-up).  Mode wait: exp_get_wait in a loop;
+ * async: each exp_get's callback starts the next.  Output as
+ * bench_receive's (bench_util.h); the latency is each call's round trip.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,25 +21,19 @@
 
 typedef struct bench {
   char path[256];
-  long warmup;
-  long total;
-  long done;
-  long checksum;
+  bench_run run;
+  uint64_t sent_ns;
+  long n;
   int failed;
-  bench_cpu cpu_start;
-  bench_cpu cpu_end;
+  int over;
 } bench;
 
 /* The work a caller does with the answer: read a field, free it. */
 static void take(bench *b, cJSON *doc) {
   const cJSON *index = cJSON_GetObjectItemCaseSensitive(doc, "index");
-  if (cJSON_IsNumber(index))
-    b->checksum += index->valueint;
   cJSON_Delete(doc);
-  if (++b->done == b->warmup)
-    b->cpu_start = bench_cpu_now();
-  if (b->done == b->total)
-    b->cpu_end = bench_cpu_now();
+  b->over = bench_op(&b->run, b->run.phase, cJSON_IsNumber(index) ? 1 : 0,
+                     (double)b->sent_ns);
 }
 
 static void on_got(exp_sdk *sdk, int status, cJSON *result, void *ud) {
@@ -49,59 +45,68 @@ static void on_got(exp_sdk *sdk, int status, cJSON *result, void *ud) {
     return;
   }
   take(b, result);
-  if (b->done < b->total && exp_get(sdk, b->path, NULL, on_got, b) != 0) {
+  b->sent_ns = uv_hrtime();
+  if (!b->over && exp_get(sdk, b->path, NULL, on_got, b) != 0) {
     fprintf(stderr, "get: %s\n", exp_last_error(sdk)->message);
     b->failed = 1;
   }
 }
 
 int main(int argc, char **argv) {
-  bench b = {0};
+  static bench b;
+  char host[128], uuid[128], secret[128], mode[16];
   exp_sdk *sdk;
-  long rss_kb;
+  cJSON *config;
   int rc;
 
-  if (argc != 7) {
-    fprintf(stderr, "usage: bench_rest HOST UUID SECRET MODE WARMUP COUNT\n");
+  if (exp_set_allocator(count_malloc, count_realloc, count_calloc,
+                        count_free) != 0 ||
+      (config = bench_config(argc, argv)) == NULL)
     return 2;
-  }
-  b.warmup = atol(argv[5]);
-  b.total = b.warmup + atol(argv[6]);
-  if (b.warmup < 1 || b.total <= b.warmup)
+  snprintf(host, sizeof(host), "%s", bench_str(config, "host"));
+  snprintf(uuid, sizeof(uuid), "%s", bench_str(config, "uuid"));
+  snprintf(secret, sizeof(secret), "%s", bench_str(config, "secret"));
+  snprintf(mode, sizeof(mode), "%s", bench_str(config, "mode"));
+  rc = bench_run_init(&b.run, config);
+  cJSON_Delete(config);
+  if (rc != 0 || b.run.nphases == 0)
     return 2;
-  snprintf(b.path, sizeof(b.path), "/api/devices/%s", argv[2]);
+  snprintf(b.path, sizeof(b.path), "/api/devices/%s", uuid);
   sdk = exp_new(NULL);
   if (sdk == NULL)
     return 1;
   exp_set_log(sdk, EXP_LOG_ERROR, NULL, NULL);
-  exp_set_str(sdk, EXP_OPT_HOST, argv[1]);
-  exp_set_str(sdk, EXP_OPT_UUID, argv[2]);
-  exp_set_str(sdk, EXP_OPT_SECRET, argv[3]);
+  exp_set_str(sdk, EXP_OPT_HOST, host);
+  exp_set_str(sdk, EXP_OPT_UUID, uuid);
+  exp_set_str(sdk, EXP_OPT_SECRET, secret);
   if ((rc = exp_start_wait(sdk, 10000)) != 0) {
     fprintf(stderr, "start: %s\n", exp_last_error(sdk)->message);
     exp_stop(sdk);
     return 1;
   }
-  if (strcmp(argv[4], "wait") == 0) {
+  bench_ready(NULL);
+  bench_run_start(&b.run);
+  if (strcmp(mode, "wait") == 0) {
     cJSON *doc = NULL;
-    while (rc == 0 && b.done < b.total) {
+    while (rc == 0 && !b.over) {
+      b.sent_ns = uv_hrtime();
       rc = exp_get_wait(sdk, b.path, NULL, &doc);
       if (rc == 0)
         take(&b, doc);
     }
-  } else if (strcmp(argv[4], "async") == 0) {
+  } else if (strcmp(mode, "async") == 0) {
+    b.sent_ns = uv_hrtime();
     rc = exp_get(sdk, b.path, NULL, on_got, &b);
-    /* The loop runs in 10 ms slices until the chain ends, 60 s at most. */
-    for (int t = 0; rc == 0 && !b.failed && b.done < b.total && t < 6000; t++)
+    /* The loop runs in 10 ms slices until the chain ends, 120 s at most. */
+    for (int t = 0; rc == 0 && !b.failed && !b.over && t < 12000; t++)
       rc = exp_sleep(sdk, 10);
   } else {
     rc = EXP_EOPTIONS;
   }
   if (rc != 0)
     fprintf(stderr, "get: %s\n", exp_last_error(sdk)->message);
-  rss_kb = bench_status_kb("VmRSS:");
   exp_stop(sdk);
-  bench_print_result(argv[4], b.done, 0, b.checksum, b.total - b.warmup,
-                     b.cpu_start, b.cpu_end, rss_kb);
-  return rc != 0 || b.failed || b.done != b.total;
+  bench_done(&b.run, rc != 0 || b.failed || !b.over);
+  bench_run_free(&b.run);
+  return rc != 0 || b.failed || !b.over;
 }

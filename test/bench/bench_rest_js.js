@@ -1,23 +1,24 @@
 'use strict';
 // The official JS SDK's client-side cost per REST call, as bench_rest.c:
-//   node bench_rest_js.js HOST UUID SECRET WARMUP COUNT
+//   node bench_rest_js.js CONFIG_JSON
+// Configuration: host, uuid, secret, phases.  Sequential exp.get calls.
 
-const { EXP, cpuUs, online, printResult } = require('./bench_js_util');
+const { EXP, Run, ready, done, online } = require('./bench_js_util');
 
 async function main() {
-  const [host, uuid, secret] = process.argv.slice(2, 5);
-  const [warmup, count] = process.argv.slice(5, 7).map(Number);
-  const r = { received: 0, checksum: 0, measured: count, start: cpuUs(), end: cpuUs() };
-  const exp = EXP.start({ host, uuid, secret });
+  const config = JSON.parse(process.argv[2]);
+  const run = new Run(config);
+  const exp = EXP.start({ host: config.host, uuid: config.uuid, secret: config.secret });
   await online(exp, 10000);
-  for (let i = 0; i < warmup + count; i++) {
-    const doc = await exp.get(`/api/devices/${uuid}`);
-    if (typeof doc.index === 'number') r.checksum += doc.index;
-    if (++r.received === warmup) r.start = cpuUs();
+  ready();
+  run.start();
+  for (let over = false; !over;) {
+    const t = Number(process.hrtime.bigint());
+    const doc = await exp.get(`/api/devices/${config.uuid}`);
+    over = run.op(run.phase, typeof doc.index === 'number' ? 1 : 0, t);
   }
-  r.end = cpuUs();
-  printResult('js', r);
   EXP.stop();
+  done(run, false);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
