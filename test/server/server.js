@@ -16,6 +16,10 @@ const MAX_BROADCAST_TIMEOUT = 60000;
 const RESTRICTED_TTL = 30 * 24 * 3600; // seconds
 const CLOCK_SKEW_MS = 60000;
 const PAIRING_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+// Deepest broadcast or response payload accepted. socket.io-parser walks a payload recursively
+// and overflows the stack a little past 4000 levels; this keeps a wide margin below that while
+// staying above cJSON's limit of 1000, so clients' own depth checks can be exercised.
+const MAX_PAYLOAD_DEPTH = 2048;
 
 class HttpError extends Error {
   constructor(status, code, message, extraHeaders) {
@@ -136,6 +140,26 @@ function find(docs, params) {
   return { results, total };
 }
 
+// Nesting depth of a parsed JSON value (a scalar is 0, [] is 1), without recursion; stops
+// counting once past limit.
+function jsonDepth(value, limit) {
+  let max = 0;
+  const stack = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) { max = d; if (max > limit) return max; }
+    for (const k in v) stack.push([v[k], d + 1]);
+  }
+  return max;
+}
+
+function checkPayload(payload) {
+  if (jsonDepth(payload, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) {
+    throw new HttpError(400, 'network.payload', `The payload is nested deeper than ${MAX_PAYLOAD_DEPTH} levels.`);
+  }
+}
+
 // ------------------------------------------------------------------------------------------
 // Document validation
 
@@ -185,6 +209,7 @@ function createExpServer(options = {}) {
   const tls = !!(opts.tlsCert && opts.tlsKey);
   const pairing = new Map(); // code -> {code, org, uuid, created}
   const pending = new Map(); // broadcast id -> {org, responses}
+  let refusal = null; // {method, status, code}: set by POST /_test/refuse
   let listenOrigin = null;
 
   // ---------------- tokens ----------------
@@ -611,10 +636,17 @@ function createExpServer(options = {}) {
     if (ch.system) throw new HttpError(403, 'network.system', 'Only the system can broadcast on a system channel.');
     if (identity.type === 'consumerApp' && !ch.consumer) throw new HttpError(403, 'network.consumer', 'A consumer app may only broadcast on consumer channels.');
 
+    checkPayload(body.payload);
+
     const id = crypto.randomUUID();
     const entry = { org: identity.organization, responses: [] };
     pending.set(id, entry);
-    emitOn(channel, body.name, body.payload === undefined ? null : body.payload, id);
+    try {
+      emitOn(channel, body.name, body.payload === undefined ? null : body.payload, id);
+    } catch (e) {
+      pending.delete(id);
+      throw new HttpError(400, 'network.payload', `The payload cannot be sent: ${e.message}`);
+    }
     if (timeout === 0) {
       pending.delete(id);
       return sendJson(res, 200, []);
@@ -636,6 +668,7 @@ function createExpServer(options = {}) {
     if (req.method !== 'POST') throw methodNotAllowed();
     const body = await readJson(req);
     if (!isObject(body)) throw new HttpError(400, 'request.invalid', 'The response body must be a JSON object.');
+    checkPayload(body.payload);
     const entry = typeof body.id === 'string' ? pending.get(body.id) : undefined;
     if (entry && entry.org === identity.organization) entry.responses.push(body.payload === undefined ? null : body.payload);
     return sendJson(res, 200, {});
@@ -704,6 +737,19 @@ function createExpServer(options = {}) {
         }
         return sendJson(res, 200, { revoked, disconnected });
       }
+      if (segs[1] === 'refuse' && segs.length === 2) {
+        if (req.method !== 'POST') throw methodNotAllowed();
+        const status = Number(url.searchParams.get('status') || '401');
+        if (status === 0) { refusal = null; return sendJson(res, 200, { refusing: null }); }
+        if (!Number.isInteger(status) || status < 400 || status > 599) throw new HttpError(400, 'request.query', 'status must be 0 or 400..599.');
+        const method = url.searchParams.get('method');
+        refusal = {
+          method: method ? method.toUpperCase() : null,
+          status,
+          code: url.searchParams.get('code') || (status === 401 ? 'auth.invalid' : 'test.refused'),
+        };
+        return sendJson(res, 200, { refusing: refusal });
+      }
       if (segs[1] === 'pairing' && segs.length === 2 && req.method === 'GET') {
         return sendJson(res, 200, { codes: [...pairing.keys()] });
       }
@@ -729,6 +775,10 @@ function createExpServer(options = {}) {
         await readBody(req); // drain any body
         return sendJson(res, 200, authPayload(req, claims.identity));
       }
+    }
+
+    if (refusal && (refusal.method === null || refusal.method === req.method)) {
+      throw new HttpError(refusal.status, refusal.code, `Refused by the test hook (${refusal.status} to ${refusal.method || 'every method'}).`);
     }
 
     if (segs[1] === 'delivery' && segs.length >= 3) return handleDelivery(req, res, url);
