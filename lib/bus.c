@@ -4,19 +4,20 @@
 #include "listener.h"
 #include "message.h"
 #include "network.h"
-#include "pairing.h"
 #include "sdk.h"
 
 static void on_connected(void *ud);
 static void on_event(void *ud, const char *name, cJSON *arg, size_t size);
+static void bus_stop(void *self);
 
 static const exp_network_events events = {on_connected, on_event};
+static const exp_layer_ops bus_ops = {NULL, NULL, bus_stop, 0};
 
 /* ------------------------------------------------------------- lifetime */
 
 exp_bus *exp_bus_of(exp_sdk *sdk) {
   exp_network *net;
-  exp_bus *bus = sdk->bus;
+  exp_bus *bus = exp_sdk_layer(sdk, &bus_ops);
 
   if (bus != NULL)
     return bus;
@@ -35,7 +36,11 @@ exp_bus *exp_bus_of(exp_sdk *sdk) {
   bus->sdk = sdk;
   exp_hmap_init(&bus->chans);
   exp_hmap_init(&bus->routes);
-  sdk->bus = bus;
+  if (exp_sdk_attach(sdk, &bus_ops, bus) != 0) {
+    exp_free(bus);
+    exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL, "the SDK is stopping");
+    return NULL;
+  }
   net = exp_network_of(sdk);
   if (net != NULL)
     exp_network_set_events(net, &events, bus);
@@ -49,20 +54,6 @@ void exp_bus_ref(exp_bus *bus) {
 void exp_bus_unref(exp_bus *bus) {
   if (--bus->refs == 0)
     exp_free(bus);
-}
-
-void exp_bus_auth(exp_sdk *sdk) {
-  exp_bus *bus;
-
-  /* Until a channel is made, only pairing needs the bus. */
-  if (sdk->bus == NULL && !exp_auth_is_pairing(sdk->auth))
-    return;
-  bus = exp_bus_of(sdk);
-  if (bus == NULL)
-    exp_logf(&sdk->log, EXP_LOG_ERROR, "real-time channels: %s",
-             sdk->err.message);
-  else
-    exp_pairing_auth(bus);
 }
 
 /* ------------------------------------------------------- chans, routes */
@@ -468,15 +459,13 @@ static void on_event(void *ud, const char *name, cJSON *arg, size_t size) {
 
 /* ------------------------------------------------------------------ stop */
 
-void exp_bus_stop(exp_sdk *sdk) {
-  exp_bus *bus = sdk->bus;
+static void bus_stop(void *self) {
+  exp_bus *bus = self;
+  exp_sdk *sdk = bus->sdk;
   exp_list listening, notify;
   exp_hnode *n, *next;
   size_t i;
 
-  if (bus == NULL)
-    return;
-  sdk->bus = NULL;
   exp_list_init(&listening);
   exp_list_init(&notify);
   /* First take everything apart, then call back: callbacks may cancel
@@ -507,11 +496,6 @@ void exp_bus_stop(exp_sdk *sdk) {
   exp_hmap_free(&bus->chans);
   bus->dispatching = NULL;
   bus->cursor = NULL;
-  if (bus->pairing != NULL) {
-    exp_listener *l = bus->pairing;
-    bus->pairing = NULL;
-    exp_listener_cancel(l);
-  }
   while (!exp_list_empty(&listening)) {
     exp_listener *l = EXP_CONTAINER_OF(listening.next, exp_listener, node);
     exp_listener_cb cb = l->listen_cb;

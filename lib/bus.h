@@ -63,23 +63,14 @@ struct exp_bus {
   exp_hmap routes;
   exp_bus_route *dispatching; /* the route a broadcast is delivered on */
   exp_list *cursor;           /* the next listener node to deliver to */
-  /* Pairing (pairing.c): the listener for credentials, and whether its
-   * listen is on the way. */
-  exp_listener *pairing;
-  int pairing_listening;
 };
 
-/* The handle's bus, created on first use; NULL (exp_last_error set) when
- * out of memory or the handle is not started. */
+/* The handle's bus, created on first use and attached to the handle as a
+ * layer, whose stop completes what is pending with EXP_ECANCELLED; NULL
+ * (exp_last_error set) when out of memory or the handle is not started. */
 exp_bus *exp_bus_of(exp_sdk *sdk);
 void exp_bus_ref(exp_bus *bus);
 void exp_bus_unref(exp_bus *bus);
-
-/* Hooks of sdk.c: a new auth payload (pairing; a pairing login creates
- * the bus), and the teardown (completes what is pending with
- * EXP_ECANCELLED). */
-void exp_bus_auth(exp_sdk *sdk);
-void exp_bus_stop(exp_sdk *sdk);
 
 /* Listens on channel id for event name with the listener l (listener.c
  * made it; the bus takes it over, also on error: it is then freed).

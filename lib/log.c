@@ -4,8 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "sdk.h"
-
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
 void exp_logger_init(exp_logger *l) {
@@ -27,12 +25,4 @@ void exp_logf(const exp_logger *l, exp_log_level level, const char *fmt, ...) {
     l->cb(level, line, l->ud);
   else
     fprintf(stderr, "exp: %s: %s\n", level_names[level], line);
-}
-
-void exp_set_log(exp_sdk *sdk, exp_log_level min, exp_log_cb cb, void *ud) {
-  if (sdk == NULL)
-    return;
-  sdk->log.min = min;
-  sdk->log.cb = cb;
-  sdk->log.ud = ud;
 }

@@ -10,7 +10,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "eio.h"
-#include "sdk.h"
+#include "session.h"
 #include "url.h"
 #include "ws.h"
 
@@ -63,7 +63,7 @@ static void on_timer(uv_timer_t *t);
 static void net_auth(void *net, const cJSON *auth);
 static void net_stop(void *net);
 
-static const exp_net_ops ops = {net_auth, net_stop};
+static const exp_layer_ops ops = {net_auth, NULL, net_stop, 1};
 
 /* ------------------------------------------------------------- helpers */
 
@@ -510,7 +510,7 @@ int exp_network_attach(exp_sdk *sdk) {
   n->max_ms = (uint64_t)o->num[EXP_OPT_RECONNECT_MAX_MS];
   n->connect_timeout_ms = (uint64_t)o->num[EXP_OPT_REQUEST_TIMEOUT_MS];
   n->max_message = (size_t)o->num[EXP_OPT_MAX_BODY_BYTES];
-  r = exp_sdk_attach_network(sdk, &ops, n);
+  r = exp_sdk_attach(sdk, &ops, n);
   if (r != 0) {
     exp_free(n);
     return r;
@@ -521,7 +521,7 @@ int exp_network_attach(exp_sdk *sdk) {
 }
 
 exp_network *exp_network_of(exp_sdk *sdk) {
-  return sdk->net_ops == &ops ? sdk->net : NULL;
+  return exp_sdk_layer(sdk, &ops);
 }
 
 void exp_network_set_events(exp_network *n, const exp_network_events *ev,
@@ -573,6 +573,6 @@ int exp_network_version(const exp_network *n) {
 }
 
 int exp_is_connected(const exp_sdk *sdk) {
-  return sdk != NULL && sdk->net_ops == &ops &&
-         exp_network_is_connected(sdk->net);
+  exp_network *n = sdk != NULL ? exp_sdk_layer(sdk, &ops) : NULL;
+  return n != NULL && exp_network_is_connected(n);
 }

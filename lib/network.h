@@ -28,7 +28,7 @@ typedef struct exp_network_events {
 } exp_network_events;
 
 /* Called by exp_start when the enable_network option is set: creates the
- * network and attaches it to sdk (exp_sdk_attach_network). */
+ * network and attaches it to sdk as a layer that gates the start. */
 int exp_network_attach(exp_sdk *sdk);
 
 /* The handle's network, NULL when the network is disabled. */

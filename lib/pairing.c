@@ -1,9 +1,22 @@
 /* pairing.c: a pairing device listens for its credentials by itself. */
 #include "pairing.h"
 
+#include "channel.h"
 #include "channel_id.h"
 #include "listener.h"
-#include "sdk.h"
+#include "session.h"
+
+/* The pairing layer of a handle. */
+typedef struct pairing {
+  exp_sdk *sdk;
+  exp_listener *listener; /* for the credentials, once listening */
+  int listening;          /* its listen is on the way */
+} pairing;
+
+static void pairing_auth(void *self, const cJSON *payload);
+static void pairing_stop(void *self);
+
+static const exp_layer_ops pairing_ops = {pairing_auth, NULL, pairing_stop, 0};
 
 /* The id of the channel the credentials come on while the login is a
  * pairing one, malloc'd; NULL otherwise (or out of memory). */
@@ -25,7 +38,7 @@ static char *wanted_id(exp_sdk *sdk) {
 
 static void on_credentials(exp_sdk *sdk, exp_listener *l, exp_message *msg,
                            void *ud) {
-  exp_bus *bus = ud;
+  pairing *pg = ud;
   const cJSON *p = exp_message_payload(msg);
   const char *uuid =
       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "uuid"));
@@ -46,17 +59,17 @@ static void on_credentials(exp_sdk *sdk, exp_listener *l, exp_message *msg,
     return;
   }
   /* The login with them is on its way; nothing more comes here. */
-  if (bus->pairing == l) {
-    bus->pairing = NULL;
+  if (pg->listener == l) {
+    pg->listener = NULL;
     exp_listener_cancel(l);
   }
 }
 
 static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
-  exp_bus *bus = ud;
+  pairing *pg = ud;
   char *id;
 
-  bus->pairing_listening = 0;
+  pg->listening = 0;
   if (status != 0) {
     if (status != EXP_ECANCELLED)
       exp_logf(&sdk->log, EXP_LOG_ERROR,
@@ -66,40 +79,63 @@ static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
   /* The login may have changed while the listen was on its way. */
   id = wanted_id(sdk);
   if (id != NULL && strcmp(id, l->route->chan->id) == 0) {
-    bus->pairing = l;
+    pg->listener = l;
   } else {
     exp_listener_cancel(l);
     if (id != NULL)
-      exp_pairing_auth(bus);
+      pairing_auth(pg, exp_auth(sdk));
   }
   exp_free(id);
 }
 
-void exp_pairing_auth(exp_bus *bus) {
+/* After every new auth payload: starts or ends the listener. */
+static void pairing_auth(void *self, const cJSON *payload) {
   static const exp_listen_opts opts = {0, 0, UINT64_MAX, 0}; /* no deadline */
-  exp_sdk *sdk = bus->sdk;
+  pairing *pg = self;
+  exp_sdk *sdk = pg->sdk;
   char *id = wanted_id(sdk);
   exp_channel *ch;
   int r;
 
-  if (bus->pairing != NULL &&
-      (id == NULL || strcmp(id, bus->pairing->route->chan->id) != 0)) {
-    exp_listener_cancel(bus->pairing);
-    bus->pairing = NULL;
+  EXP_UNUSED(payload);
+  if (pg->listener != NULL &&
+      (id == NULL || strcmp(id, pg->listener->route->chan->id) != 0)) {
+    exp_listener_cancel(pg->listener);
+    pg->listener = NULL;
   }
-  if (id == NULL || bus->pairing != NULL || bus->pairing_listening) {
+  if (id == NULL || pg->listener != NULL || pg->listening) {
     exp_free(id);
     return;
   }
   exp_free(id);
   ch = exp_get_channel(sdk, "pairing", EXP_CHANNEL_SYSTEM);
-  r = ch != NULL ? exp_listen(ch, "credentials", &opts, on_credentials, bus,
-                              on_listening, bus)
+  r = ch != NULL ? exp_listen(ch, "credentials", &opts, on_credentials, pg,
+                              on_listening, pg)
                  : sdk->err.code;
   exp_channel_free(ch);
   if (r != 0)
     exp_logf(&sdk->log, EXP_LOG_ERROR,
              "pairing: cannot listen for credentials: %s", sdk->err.message);
   else
-    bus->pairing_listening = 1;
+    pg->listening = 1;
+}
+
+/* The channels stop first (they attached later): a listen on the way has
+ * completed with EXP_ECANCELLED, the listener is detached. */
+static void pairing_stop(void *self) {
+  pairing *pg = self;
+  exp_listener_cancel(pg->listener);
+  exp_free(pg);
+}
+
+int exp_pairing_attach(exp_sdk *sdk) {
+  pairing *pg = exp_calloc(1, sizeof(*pg));
+  if (pg == NULL)
+    return EXP_ENOMEM;
+  pg->sdk = sdk;
+  if (exp_sdk_attach(sdk, &pairing_ops, pg) != 0) {
+    exp_free(pg);
+    return EXP_ERUNTIME;
+  }
+  return 0;
 }

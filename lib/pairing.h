@@ -8,9 +8,10 @@
 #ifndef EXP_PAIRING_H
 #define EXP_PAIRING_H
 
-#include "bus.h"
+#include "sdk.h"
 
-/* After every new auth payload: starts or ends that listener. */
-void exp_pairing_auth(exp_bus *bus);
+/* Attaches the layer, for a handle that allows pairing (exp_start): after
+ * every new auth payload it starts or ends that listener.  EXP_ENOMEM. */
+int exp_pairing_attach(exp_sdk *sdk);
 
 #endif

@@ -1,15 +1,41 @@
 /* rest.c: REST calls on the API host, with one retry after a refresh when
  * the token is refused. */
-#include "sdk.h"
+#include "rest.h"
 
 #include <stdio.h>
 
 #include "http.h"
+#include "session.h"
 #include "url.h"
 #include "waiter.h"
 
+/* What every REST call sends, made once per auth payload: the API host
+ * parsed, and the Authorization line with the token checked. */
+typedef struct rest_cache {
+  int made;          /* the fields hold a payload's */
+  unsigned gen;      /* exp_auth_gen of that payload */
+  exp_url api;       /* the API host */
+  size_t prefix_len; /* of api.target without its trailing '/': a path
+                        the host puts before every call's */
+  char *bearer;      /* "Authorization: Bearer <token>" */
+} rest_cache;
+
+/* The REST layer of a handle. */
+typedef struct rest {
+  exp_sdk *sdk;
+  exp_list calls;  /* on the wire */
+  exp_list parked; /* waiting for a token */
+  rest_cache cache;
+} rest;
+
+static void rest_release(void *self, const exp_auth_out *why);
+static void rest_stop(void *self);
+
+static const exp_layer_ops rest_ops = {NULL, rest_release, rest_stop, 0};
+
 typedef struct call {
-  exp_list node; /* in sdk->calls (on the wire) or sdk->parked */
+  exp_list node; /* in calls (on the wire) or parked */
+  rest *rest;
   exp_sdk *sdk;
   const char *method; /* a static string */
   char *target;       /* path and query */
@@ -77,20 +103,21 @@ static void fail_api(call *c, const exp_http_response *res) {
 static void on_answer(int err, const exp_http_response *res, const char *msg,
                       void *ud);
 
-static void free_cache(exp_rest_cache *k) {
+static void free_cache(rest_cache *k) {
   exp_url_free(&k->api);
   exp_free(k->bearer);
   k->bearer = NULL;
   k->made = 0;
 }
 
-/* Makes sdk->rest for the current auth payload, so that calls neither parse
- * the host nor build and check the Authorization line each time.  The token
- * is checked here once: it comes from the server, and a byte that would
- * break the request's framing is the server's fault. */
-static int make_cache(exp_sdk *sdk) {
+/* Makes the cache for the current auth payload, so that calls neither
+ * parse the host nor build and check the Authorization line each time.
+ * The token is checked here once: it comes from the server, and a byte
+ * that would break the request's framing is the server's fault. */
+static int make_cache(rest *rs) {
   static const char prefix[] = "Authorization: Bearer ";
-  exp_rest_cache *k = &sdk->rest;
+  exp_sdk *sdk = rs->sdk;
+  rest_cache *k = &rs->cache;
   const char *host = exp_auth_api_host(sdk->auth);
   const char *token = exp_auth_token(sdk->auth);
   size_t n;
@@ -138,14 +165,14 @@ static int make_cache(exp_sdk *sdk) {
  * is returned with exp_last_error set. */
 static int send_call(call *c) {
   exp_sdk *sdk = c->sdk;
-  exp_rest_cache *k = &sdk->rest;
+  rest_cache *k = &c->rest->cache;
   const char *trusted[4] = {NULL, "Accept: application/json", NULL, NULL};
   exp_http_request req = {0};
   char *joined = NULL;
   int r;
 
   if ((!k->made || k->gen != exp_auth_gen(sdk->auth)) &&
-      (r = make_cache(sdk)) != 0)
+      (r = make_cache(c->rest)) != 0)
     return r;
   req.target = c->target;
   if (k->prefix_len > 0) {
@@ -173,7 +200,7 @@ static int send_call(call *c) {
     return exp_sdk_error(sdk, r, 0, NULL, "could not send the request: %s",
                          exp_strerror(r));
   c->gen = k->gen;
-  exp_list_insert_tail(&sdk->calls, &c->node);
+  exp_list_insert_tail(&c->rest->calls, &c->node);
   return 0;
 }
 
@@ -184,7 +211,7 @@ static int dispatch(call *c, int fail_now) {
   int r = exp_auth_acquire(sdk->auth);
 
   if (r == EXP_AUTH_WAIT) {
-    exp_list_insert_tail(&sdk->parked, &c->node);
+    exp_list_insert_tail(&c->rest->parked, &c->node);
     return 0;
   }
   if (r == EXP_EPAIRING)
@@ -226,7 +253,7 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
         dispatch(c, 1);
       } else {
         /* Parked before the refresh starts: it may end at once. */
-        exp_list_insert_tail(&sdk->parked, &c->node);
+        exp_list_insert_tail(&c->rest->parked, &c->node);
         exp_sdk_auth_perform(sdk, &o);
       }
       return;
@@ -246,16 +273,17 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
   finish(c, 0, result);
 }
 
-void exp_rest_release(exp_sdk *sdk, const exp_auth_out *why) {
+static void rest_release(void *self, const exp_auth_out *why) {
+  rest *rs = self;
   size_t n = 0;
   exp_list *e;
 
   /* Only the calls parked now: a call parked again waits for the next. */
-  for (e = sdk->parked.next; e != &sdk->parked; e = e->next)
+  for (e = rs->parked.next; e != &rs->parked; e = e->next)
     n++;
-  while (n-- > 0 && !exp_list_empty(&sdk->parked) &&
-         sdk->state == EXP_SDK_STARTED) {
-    call *c = EXP_CONTAINER_OF(sdk->parked.next, call, node);
+  while (n-- > 0 && !exp_list_empty(&rs->parked) &&
+         rs->sdk->state == EXP_SDK_STARTED) {
+    call *c = EXP_CONTAINER_OF(rs->parked.next, call, node);
     exp_list_remove(&c->node);
     if (why->status == 0)
       dispatch(c, 1);
@@ -264,16 +292,32 @@ void exp_rest_release(exp_sdk *sdk, const exp_auth_out *why) {
   }
 }
 
-void exp_rest_stop(exp_sdk *sdk) {
+static void rest_stop(void *self) {
+  rest *rs = self;
   /* exp_http_cancel calls on_answer now, which unlinks the call. */
-  while (!exp_list_empty(&sdk->calls))
-    exp_http_cancel(EXP_CONTAINER_OF(sdk->calls.next, call, node)->req);
-  while (!exp_list_empty(&sdk->parked)) {
-    call *c = EXP_CONTAINER_OF(sdk->parked.next, call, node);
+  while (!exp_list_empty(&rs->calls))
+    exp_http_cancel(EXP_CONTAINER_OF(rs->calls.next, call, node)->req);
+  while (!exp_list_empty(&rs->parked)) {
+    call *c = EXP_CONTAINER_OF(rs->parked.next, call, node);
     exp_list_remove(&c->node);
     fail(c, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
   }
-  free_cache(&sdk->rest);
+  free_cache(&rs->cache);
+  exp_free(rs);
+}
+
+int exp_rest_attach(exp_sdk *sdk) {
+  rest *rs = exp_calloc(1, sizeof(*rs));
+  if (rs == NULL)
+    return EXP_ENOMEM;
+  rs->sdk = sdk;
+  exp_list_init(&rs->calls);
+  exp_list_init(&rs->parked);
+  if (exp_sdk_attach(sdk, &rest_ops, rs) != 0) {
+    exp_free(rs);
+    return EXP_ERUNTIME;
+  }
+  return 0;
 }
 
 /* The request target: path and query.  A fragment is never sent: it is
@@ -295,12 +339,14 @@ static int with_query(const char *path, const cJSON *query, char **out,
 
 int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
   char msg[200];
+  rest *rs;
   call *c;
   int r;
 
   if (sdk == NULL)
     return EXP_EOPTIONS;
-  if (sdk->state != EXP_SDK_STARTED)
+  if (sdk->state != EXP_SDK_STARTED ||
+      (rs = exp_sdk_layer(sdk, &rest_ops)) == NULL)
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
                          sdk->state == EXP_SDK_NEW
                              ? "REST calls need exp_start first"
@@ -314,6 +360,7 @@ int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
   c = exp_calloc(1, sizeof(*c));
   if (c == NULL)
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  c->rest = rs;
   c->sdk = sdk;
   c->cb = cb;
   c->ud = ud;

@@ -13,20 +13,13 @@
  * callbacks: code after exp_sdk_leave may still read the handle but must
  * start nothing.
  *
- * The real-time network (Socket.IO) plugs in with exp_sdk_attach_network
- * before exp_start, when the enable_network option is 1:
- * - ops->auth is called after every new auth payload (the first login, a
- *   refresh, a login after pairing): connect, or reconnect with the token.
- * - once started, exp_start completes when the network calls
- *   exp_sdk_set_online(sdk, 1) (or with the login's error);
- * - exp_sdk_set_online raises EXP_EVENT_ONLINE / EXP_EVENT_OFFLINE on
- *   every change;
- * - exp_sdk_paired hands over credentials received while pairing;
- * - ops->stop is called once by the teardown: close everything, call
- *   nothing back, free memory only in close callbacks.
- * Without an attached network exp_start completes after the login.  The
- * network module creates itself and attaches from exp_start, before the
- * login is sent.
+ * Layers.  The handle is the bottom of the SDK above the protocol cores:
+ * errors, options, events, the loop, deferred completions, the waiter
+ * (waiter.h).  The layers above it (the session, REST, the network,
+ * channels, pairing) attach with a table of hooks, and the handle calls
+ * them only through it, never by name, so that includes run one way:
+ * cores, handle, session, REST and network, channels and resources, and
+ * at the top exp_start (start.c), which attaches the layers.
  */
 #ifndef EXP_SDK_H
 #define EXP_SDK_H
@@ -40,21 +33,25 @@
 #include "options.h"
 #include "url.h"
 
-typedef struct exp_net_ops {
-  void (*auth)(void *net, const cJSON *auth);
-  void (*stop)(void *net);
-} exp_net_ops;
+/* The hooks of a layer; any may be NULL. */
+typedef struct exp_layer_ops {
+  /* After every new auth payload (the first login, a refresh, a login
+   * after pairing), in the order attached. */
+  void (*auth)(void *self, const cJSON *payload);
+  /* The auth machine released what waits for a token: a new one
+   * (why->status 0: send it now) or the failure to get one (fail it with
+   * why's error). */
+  void (*release)(void *self, const exp_auth_out *why);
+  /* Once, by the teardown or a failed exp_start, in the reverse order of
+   * attaching: complete what is pending with EXP_ECANCELLED, close the
+   * layer's handles, free its memory (in close callbacks at the latest). */
+  void (*stop)(void *self);
+  /* exp_start completes once this layer reports online (the network:
+   * exp_sdk_set_online), not already after the login. */
+  int gates_start;
+} exp_layer_ops;
 
-/* What every REST call sends, made once per auth payload (rest.c): the
- * API host parsed, and the Authorization line with the token checked. */
-typedef struct exp_rest_cache {
-  int made;          /* the fields hold a payload's */
-  unsigned gen;      /* exp_auth_gen of that payload */
-  exp_url api;       /* the API host */
-  size_t prefix_len; /* of api.target without its trailing '/': a path
-                        the host puts before every call's */
-  char *bearer;      /* "Authorization: Bearer <token>" */
-} exp_rest_cache;
+#define EXP_SDK_MAX_LAYERS 8
 
 typedef enum exp_sdk_state {
   EXP_SDK_NEW,     /* options may be set */
@@ -94,15 +91,14 @@ struct exp_sdk {
   int authed;        /* the first login succeeded */
   int online;
 
-  const exp_net_ops *net_ops;
-  void *net;
+  struct {
+    const exp_layer_ops *ops;
+    void *self;
+  } layers[EXP_SDK_MAX_LAYERS];
+  int nlayers;
 
-  exp_list handlers;   /* exp_handler.node */
-  int emitting;        /* exp_sdk_emit on the stack: exp_off defers unlink */
-  exp_list calls;      /* REST calls on the wire (rest.c) */
-  exp_list parked;     /* REST calls waiting for a token (rest.c) */
-  exp_rest_cache rest; /* rest.c */
-  struct exp_bus *bus; /* real-time channels (bus.c), made on first use */
+  exp_list handlers; /* exp_handler.node */
+  int emitting;      /* exp_sdk_emit on the stack: exp_off defers unlink */
 };
 
 /* Application callbacks: see above.  exp_sdk_leave returns nonzero when
@@ -124,9 +120,6 @@ void exp_sdk_teardown(exp_sdk *sdk);
 typedef void (*exp_sdk_later_cb)(exp_sdk *sdk, int status, void *arg);
 int exp_sdk_defer(exp_sdk *sdk, exp_sdk_later_cb fn, void *arg);
 
-/* Performs the actions an auth machine input asked for. */
-void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o);
-
 /* Sets exp_last_error and returns code. */
 int exp_sdk_error(exp_sdk *sdk, int code, int http_status, const char *api_code,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -137,19 +130,17 @@ void exp_sdk_emit(exp_sdk *sdk, exp_event ev, const cJSON *data);
 /* Milliseconds since the epoch: the clock of the auth machine. */
 int64_t exp_sdk_now(void);
 
-/* The network's side. */
-int exp_sdk_attach_network(exp_sdk *sdk, const exp_net_ops *ops, void *net);
-void exp_sdk_set_online(exp_sdk *sdk, int online);
-/* Emits EXP_EVENT_PAIRED {uuid, secret} and logs in with them. */
-int exp_sdk_paired(exp_sdk *sdk, const char *uuid, const char *secret);
-/* Where the socket goes: auth.network.host, else the host option. */
-const char *exp_sdk_network_host(const exp_sdk *sdk);
-
-/* rest.c's side, called by the auth layer in sdk.c. */
-/* A new token (why->status 0: send the parked calls) or the failure to
- * get one (fail them with why's error). */
-void exp_rest_release(exp_sdk *sdk, const exp_auth_out *why);
-/* Completes every call with EXP_ECANCELLED and frees the cache. */
-void exp_rest_stop(exp_sdk *sdk);
+/* Attaches a layer (see above): EXP_ERUNTIME once the handle stops or
+ * when the table is full (a bug). */
+int exp_sdk_attach(exp_sdk *sdk, const exp_layer_ops *ops, void *self);
+/* The self of the layer attached with ops, or NULL. */
+void *exp_sdk_layer(const exp_sdk *sdk, const exp_layer_ops *ops);
+/* Calls the auth hooks; stops early when a hook stops the handle. */
+void exp_sdk_layers_auth(exp_sdk *sdk, const cJSON *payload);
+void exp_sdk_layers_release(exp_sdk *sdk, const exp_auth_out *why);
+/* 1 when a layer gates the start. */
+int exp_sdk_start_gated(const exp_sdk *sdk);
+/* Stops and detaches every layer, last attached first. */
+void exp_sdk_detach_all(exp_sdk *sdk);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "common.h"
 #include "refserver.h"
-#include "sdk.h"
+#include "session.h"
 #include "testlib.h"
 #include "tls_certs.h"
 
@@ -804,7 +804,7 @@ static void net_stop(void *net) {
 }
 
 static void test_network_hooks(void) {
-  static const exp_net_ops ops = {net_auth, net_stop};
+  static const exp_layer_ops ops = {net_auth, NULL, net_stop, 1};
   uv_loop_t loop;
   fake_net net = {0, 0};
   counter start = {0}, online = {0}, offline = {0};
@@ -812,7 +812,7 @@ static void test_network_hooks(void) {
 
   uv_loop_init(&loop);
   sdk = make(&loop, srv.origin, DEVICE);
-  CHECK_INT(exp_sdk_attach_network(sdk, &ops, &net), 0);
+  CHECK_INT(exp_sdk_attach(sdk, &ops, &net), 0);
   exp_on(sdk, EXP_EVENT_ONLINE, on_event, &online);
   exp_on(sdk, EXP_EVENT_OFFLINE, on_event, &offline);
   CHECK_INT(exp_start(sdk, on_done, &start), 0);
