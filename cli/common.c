@@ -86,7 +86,7 @@ int cli_status(int rc) {
 }
 
 int cli_fail(exp_sdk *sdk, const char *what, int rc) {
-  const exp_error *e = exp_last_error(sdk);
+  const exp_error_info *e = exp_last_error(sdk);
 
   /* The SDK's messages never hold a credential (exp.h, logging). */
   if (e != NULL && e->code == rc) {

@@ -119,16 +119,16 @@ typedef struct exp_sdk exp_sdk;
  * returned (or a callback reported) an error, which it then describes.
  * Calls that succeed leave it as it was, so it may describe an older
  * failure; exp_clear_error forgets it. */
-typedef struct exp_error {
+typedef struct exp_error_info {
   int code;             /* exp_errno, EXP_OK when nothing failed (since) */
   int http_status;      /* HTTP status, 0 when no response was read */
   const char *api_code; /* the server's "code", or NULL */
   const char *message;  /* human-readable detail, never NULL; "" for OK */
-} exp_error;
+} exp_error_info;
 
 /* The latest failure.  Valid until the next call on the handle or return
  * to its loop. */
-EXP_EXTERN const exp_error *exp_last_error(const exp_sdk *sdk);
+EXP_EXTERN const exp_error_info *exp_last_error(const exp_sdk *sdk);
 /* Back to EXP_OK, as before the first failure.  NULL is allowed. */
 EXP_EXTERN void exp_clear_error(exp_sdk *sdk);
 

@@ -41,9 +41,9 @@ int exp_sdk_error(exp_sdk *sdk, int code, int http_status, const char *api_code,
   return code;
 }
 
-const exp_error *exp_last_error(const exp_sdk *sdk) {
-  static const exp_error no_handle = {EXP_EOPTIONS, 0, NULL,
-                                      "no SDK handle (NULL)"};
+const exp_error_info *exp_last_error(const exp_sdk *sdk) {
+  static const exp_error_info no_handle = {EXP_EOPTIONS, 0, NULL,
+                                           "no SDK handle (NULL)"};
   return sdk != NULL ? &sdk->err : &no_handle;
 }
 

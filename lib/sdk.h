@@ -66,7 +66,7 @@ struct exp_sdk {
   exp_logger log;
   exp_sdk_state state;
 
-  exp_error err; /* exp_last_error; strings point into the buffers */
+  exp_error_info err; /* exp_last_error; strings point into the buffers */
   char err_api_code[64];
   char err_message[512];
 

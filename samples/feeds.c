@@ -15,7 +15,7 @@ static const char *env(const char *name, const char *fallback) {
 }
 
 static int fail(exp_sdk *sdk, const char *what) {
-  const exp_error *e = exp_last_error(sdk);
+  const exp_error_info *e = exp_last_error(sdk);
   fprintf(stderr, "%s: %s (%s)\n", what, e->message, exp_err_name(e->code));
   exp_stop(sdk);
   return 1;

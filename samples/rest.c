@@ -13,7 +13,7 @@ static const char *env(const char *name, const char *fallback) {
 }
 
 static int fail(exp_sdk *sdk, const char *what, int rc) {
-  const exp_error *e = exp_last_error(sdk);
+  const exp_error_info *e = exp_last_error(sdk);
   fprintf(stderr, "%s: %s: %s (HTTP %d)\n", what, exp_strerror(rc), e->message,
           e->http_status);
   exp_stop(sdk);

@@ -35,7 +35,7 @@ static const char *uuids(const exp_results *rs) {
 
 static void check_error(int code, int http_status, const char *api_code,
                         const char *words) {
-  const exp_error *e = exp_last_error(sdk);
+  const exp_error_info *e = exp_last_error(sdk);
   CHECK_INT(e->code, code);
   CHECK_INT(e->http_status, http_status);
   CHECK_STR(e->api_code, api_code);

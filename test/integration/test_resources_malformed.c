@@ -64,7 +64,7 @@ static void test_find(void) {
 
 static void test_api_error(void) {
   exp_resource *r = (exp_resource *)&r;
-  const exp_error *e;
+  const exp_error_info *e;
   CHECK_INT(exp_get_resource_wait(sdk, EXP_EXPERIENCE, "teapot", &r), EXP_EAPI);
   CHECK(r == NULL);
   e = exp_last_error(sdk);

@@ -48,7 +48,7 @@ static void print_json(cJSON *j) {
 }
 
 static int fail(exp_sdk *sdk, int rc) {
-  const exp_error *e = exp_last_error(sdk);
+  const exp_error_info *e = exp_last_error(sdk);
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "error", exp_err_name(rc));
   cJSON_AddNumberToObject(j, "status", e->http_status);
