@@ -34,6 +34,16 @@ struct exp_auth_machine {
   const char *token; /* inside payload */
   int64_t expiration;
   int expired_in_row; /* payloads in a row that had expired on arrival */
+  /* 401 storms.  A refresh a 401 asked for is in flight (renew_401); the
+   * token came from such a refresh, not a login (suspect): a 401 on it
+   * means the server renews tokens it then refuses.  The latest 401 on
+   * the current token, the window after the latest renewal a 401 asked
+   * for, and until when the next must wait. */
+  int renew_401;
+  int suspect;
+  int64_t last_401;
+  int64_t storm_ms;
+  int64_t storm_until;
   const char *api_host, *network_host;
   int pairing;
 };
@@ -317,6 +327,8 @@ void exp_auth_on_login(exp_auth_machine *a, int64_t now, unsigned seq, int err,
   out_init(out);
   if (a->st != S_LOGIN || seq != a->seq)
     return;
+  a->renew_401 = 0;
+  a->suspect = 0;
   if (err == 0 && status / 100 == 2) {
     if (parse_payload("login", body, len, &p, out) == 0)
       accept_payload(a, now, p, out);
@@ -342,10 +354,12 @@ void exp_auth_on_refresh(exp_auth_machine *a, int64_t now, unsigned seq,
                          int err, const char *msg, int status, const char *body,
                          size_t len, exp_auth_out *out) {
   cJSON *p = NULL;
+  int asked_by_401 = a->renew_401;
 
   out_init(out);
   if (a->st != S_REFRESH || seq != a->seq)
     return;
+  a->renew_401 = 0;
   if (err == 0 && status == 401) {
     a->need_login = 1;
     send_login(a, now, out);
@@ -353,6 +367,7 @@ void exp_auth_on_refresh(exp_auth_machine *a, int64_t now, unsigned seq,
   }
   if (err == 0 && status / 100 == 2) {
     if (parse_payload("refresh", body, len, &p, out) == 0) {
+      a->suspect = asked_by_401;
       accept_payload(a, now, p, out);
       return;
     }
@@ -424,9 +439,19 @@ int exp_auth_on_401(exp_auth_machine *a, unsigned gen, int64_t now,
   r = refuse(a);
   if (r != 0)
     return r;
-  a->waiting = 1;
-  if (a->st == S_READY)
+  if (a->st == S_READY) {
+    int calm = !a->suspect || now - a->last_401 >= EXP_AUTH_RETRY_MS;
+    a->last_401 = now;
+    if (a->suspect && now < a->storm_until)
+      return EXP_AUTH_REFUSED;
+    a->storm_ms = calm                                  ? EXP_AUTH_STORM_MS
+                  : a->storm_ms * 2 > EXP_AUTH_RETRY_MS ? EXP_AUTH_RETRY_MS
+                                                        : a->storm_ms * 2;
+    a->storm_until = now + a->storm_ms;
+    a->renew_401 = 1;
     renew(a, now, out);
+  }
+  a->waiting = 1;
   return EXP_AUTH_WAIT;
 }
 

@@ -27,6 +27,13 @@
  * - A 401 on an ordinary call starts one refresh that every call seeing a
  *   401 on the same token waits for; each of those calls is then retried
  *   once (the layer's job) or failed with the refresh's error.
+ * - A 401 on a token that such a refresh just brought (a 401 storm: the
+ *   server renews tokens it then refuses; a revoked token would have had
+ *   its refresh refused too) renews again only once EXP_AUTH_STORM_MS
+ *   passed since the renewal before, a window that doubles up to
+ *   EXP_AUTH_RETRY_MS while 401s keep coming and starts again at
+ *   EXP_AUTH_STORM_MS after EXP_AUTH_RETRY_MS without one.  Calls refused
+ *   inside the window fail with the server's answer.
  */
 #ifndef EXP_AUTH_H
 #define EXP_AUTH_H
@@ -38,6 +45,7 @@
 
 #define EXP_AUTH_RETRY_MS 60000
 #define EXP_AUTH_MIN_REFRESH_MS 1000
+#define EXP_AUTH_STORM_MS 5000
 
 typedef enum exp_auth_kind {
   EXP_AUTH_USER,
@@ -105,14 +113,15 @@ int exp_auth_set_device(exp_auth_machine *a, const char *uuid,
 
 /* Results of exp_auth_acquire and exp_auth_on_401 (or a negative
  * exp_errno, detail in exp_auth_error). */
-enum { EXP_AUTH_GO = 0, EXP_AUTH_WAIT = 1 };
+enum { EXP_AUTH_GO = 0, EXP_AUTH_WAIT = 1, EXP_AUTH_REFUSED = 2 };
 
 /* May a call be sent now?  GO: with exp_auth_token(); WAIT: park it until
  * RELEASE (a login is running); EXP_EPAIRING; the fatal error. */
 int exp_auth_acquire(exp_auth_machine *a);
 /* A call sent with the token of generation gen got a 401.  GO: resend it
  * (the token changed meanwhile); WAIT: park it (out may ask for the
- * refresh); negative: fail it. */
+ * refresh); REFUSED: fail it with its own answer (a 401 storm, see
+ * above); negative: fail it. */
 int exp_auth_on_401(exp_auth_machine *a, unsigned gen, int64_t now,
                     exp_auth_out *out);
 

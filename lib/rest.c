@@ -247,7 +247,7 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
   if (res->status == 401 && !c->retried) {
     exp_auth_out o;
     int r = exp_auth_on_401(sdk->auth, c->gen, exp_sdk_now(), &o);
-    if (r >= 0) {
+    if (r == EXP_AUTH_GO || r == EXP_AUTH_WAIT) {
       c->retried = 1;
       if (r == EXP_AUTH_GO) {
         dispatch(c, 1);

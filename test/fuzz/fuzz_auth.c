@@ -139,7 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 'U':
     case 'u':
       r = exp_auth_on_401(t.a, exp_auth_gen(t.a) - (op == 'u'), now, &out);
-      FUZZ_CHECK(r == EXP_AUTH_GO || r == EXP_AUTH_WAIT || r < 0);
+      FUZZ_CHECK(r == EXP_AUTH_GO || r == EXP_AUTH_WAIT ||
+                 r == EXP_AUTH_REFUSED || r < 0);
       if (r < 0)
         FUZZ_CHECK(exp_auth_error(t.a)->status == r || r == EXP_EPAIRING ||
                    r == EXP_ERUNTIME);

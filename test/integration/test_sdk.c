@@ -641,6 +641,106 @@ static void test_deadlock(void) {
   exp_stop(sdk);
 }
 
+/* ---------------------------------------------------------- 401 storm */
+
+/* A broadcaster on the shared loop: one broadcast per tick. */
+typedef struct storm {
+  exp_sdk *b;
+  exp_channel *ch;
+  uv_timer_t tick;
+  int sent, received;
+} storm;
+
+static void on_storm_sent(exp_sdk *sdk, int status, cJSON *result, void *ud) {
+  EXP_UNUSED(sdk);
+  cJSON_Delete(result);
+  if (status == 0)
+    ((storm *)ud)->sent++;
+}
+
+static void on_storm_tick(uv_timer_t *t) {
+  storm *st = t->data;
+  exp_broadcast(st->ch, "tick", NULL, 0, on_storm_sent, st);
+}
+
+static void on_storm_message(exp_sdk *sdk, exp_listener *l, exp_message *msg,
+                             void *ud) {
+  EXP_UNUSED(sdk);
+  EXP_UNUSED(l);
+  exp_message_free(msg);
+  ((storm *)ud)->received++;
+}
+
+/* A server that answers 401 to every GET while the socket is fine (issue
+ * 8, item 2): each call used to refresh the token, and each refresh to
+ * reconnect the socket (59 calls, 59 reconnects in 6 s, the listener
+ * received nothing).  Now one refresh is in flight, then at most one per
+ * backoff window (5 s, doubling), and the calls fail with the server's
+ * 401 meanwhile. */
+static void test_401_storm(void) {
+  refserver s;
+  uv_loop_t loop;
+  exp_sdk *a;
+  exp_channel *ch;
+  exp_listener *l = NULL;
+  counter updates = {0}, offline = {0};
+  storm st = {0};
+  int calls = 0, refused = 0, updates0;
+  uint64_t t0, elapsed;
+
+  if (refserver_start(&s, node_bin, main_js, NULL) != 0) {
+    CHECK(!"server");
+    return;
+  }
+  uv_loop_init(&loop);
+  a = make(&loop, s.origin, DEVICE);
+  CHECK_INT(exp_set_int(a, EXP_OPT_ENABLE_NETWORK, 1), 0);
+  exp_on(a, EXP_EVENT_UPDATE, on_event, &updates);
+  exp_on(a, EXP_EVENT_OFFLINE, on_event, &offline);
+  CHECK_INT(exp_start_wait(a, 10000), 0);
+  st.b = make(&loop, s.origin, USER);
+  CHECK_INT(exp_start_wait(st.b, 10000), 0);
+  ch = exp_get_channel(a, "storm", 0);
+  st.ch = exp_get_channel(st.b, "storm", 0);
+  CHECK_INT(exp_listen_wait(ch, "tick", NULL, on_storm_message, &st, &l), 0);
+  uv_timer_init(&loop, &st.tick);
+  st.tick.data = &st;
+  uv_timer_start(&st.tick, on_storm_tick, 100, 100);
+
+  CHECK_INT(refserver_post(&s, "/_test/refuse?method=GET&status=401"), 200);
+  updates0 = updates.n;
+  t0 = now_ms();
+  while ((elapsed = now_ms() - t0) < 6000) {
+    int r = exp_get_wait(a, "/api/devices/test-uuid", NULL, NULL);
+    calls++;
+    if (r == EXP_EAPI && exp_last_error(a)->http_status == 401) {
+      refused++;
+      CHECK_STR(exp_last_error(a)->api_code, "auth.invalid");
+    } else {
+      CHECK_INT(r, EXP_EAPI);
+    }
+  }
+  CHECK_INT(refserver_post(&s, "/_test/refuse?status=0"), 200);
+  CHECK_INT(exp_sleep(a, 300), 0);
+  printf("  401 storm: %d calls (%d refused) in %llu ms: %d refreshes, "
+         "%d reconnects; %d of %d broadcasts received\n",
+         calls, refused, (unsigned long long)elapsed, updates.n - updates0,
+         offline.n, st.received, st.sent);
+  CHECK_INT(refused, calls);
+  CHECK(updates.n - updates0 <= 1 + (int)(elapsed / 5000));
+  CHECK(st.received > 0);
+  CHECK_INT(exp_get_wait(a, "/api/devices/test-uuid", NULL, NULL), 0);
+
+  cJSON_Delete(updates.result);
+  uv_close((uv_handle_t *)&st.tick, NULL);
+  exp_listener_cancel(l);
+  exp_channel_free(ch);
+  exp_channel_free(st.ch);
+  exp_stop(st.b);
+  finish(a, &loop);
+  refserver_stop(&s);
+}
+
 /* ------------------------------------------------ the application's loop */
 
 typedef struct app {
@@ -938,6 +1038,7 @@ int main(int argc, char **argv) {
   RUN(test_network_hooks);
   RUN(test_tls);
   RUN(test_revoke);
+  RUN(test_401_storm);
   RUN(test_token_ttl);
   refserver_stop(&srv);
   return t_done();

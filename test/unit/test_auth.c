@@ -3,12 +3,14 @@
 #include <stdlib.h>
 
 #include "auth.h"
+#include "common.h"
 #include "exp.h"
 #include "jwt.h"
 #include "testlib.h"
 
 #define T0 1700000000000LL /* ms since the epoch */
 #define HOUR 3600000LL
+#define MINUTE 61000LL /* a little more than EXP_AUTH_RETRY_MS */
 
 static const exp_auth_credentials user = {.kind = EXP_AUTH_USER,
                                           .username = "u@x.io",
@@ -249,23 +251,72 @@ static void test_many_401_one_refresh(void) {
   CHECK_INT(exp_auth_on_401(a, gen, T0 + 8, &o), EXP_AUTH_GO);
   CHECK_INT(o.actions, 0);
 
-  /* The shared refresh fails: the waiting calls fail with its error. */
+  /* The shared refresh fails: the waiting calls fail with its error.  (A
+   * minute later each time: a 401 soon after a refresh would be a storm.) */
   gen = exp_auth_gen(a);
-  CHECK_INT(exp_auth_on_401(a, gen, T0 + 9, &o), EXP_AUTH_WAIT);
-  exp_auth_on_refresh(a, T0 + 9, o.seq, EXP_ENETWORK, "reset", 0, NULL, 0, &o);
+  CHECK_INT(exp_auth_on_401(a, gen, T0 + MINUTE, &o), EXP_AUTH_WAIT);
+  exp_auth_on_refresh(a, T0 + MINUTE, o.seq, EXP_ENETWORK, "reset", 0, NULL, 0,
+                      &o);
   CHECK_INT(o.actions, EXP_AUTH_ARM_TIMER | EXP_AUTH_WARN | EXP_AUTH_RELEASE);
   CHECK_INT(o.status, EXP_ENETWORK);
 
   /* 401 answered by refresh 401 then a login: released after the login. */
-  CHECK_INT(exp_auth_on_401(a, gen, T0 + 10, &o), EXP_AUTH_WAIT);
-  exp_auth_on_refresh(a, T0 + 10, o.seq, 0, NULL, 401, NULL, 0, &o);
+  CHECK_INT(exp_auth_on_401(a, gen, T0 + 2 * MINUTE, &o), EXP_AUTH_WAIT);
+  exp_auth_on_refresh(a, T0 + 2 * MINUTE, o.seq, 0, NULL, 401, NULL, 0, &o);
   CHECK_INT(o.actions, EXP_AUTH_SEND_LOGIN);
   seq = o.seq;
-  CHECK_INT(exp_auth_on_401(a, gen, T0 + 11, &o), EXP_AUTH_WAIT);
+  CHECK_INT(exp_auth_on_401(a, gen, T0 + 2 * MINUTE + 1, &o), EXP_AUTH_WAIT);
   CHECK_INT(o.actions, 0);
-  login_ok(a, T0 + 12, seq, T0 + HOUR, &o);
+  login_ok(a, T0 + 2 * MINUTE + 2, seq, T0 + HOUR, &o);
   CHECK_INT(o.actions,
             EXP_AUTH_ARM_TIMER | EXP_AUTH_EMIT_UPDATE | EXP_AUTH_RELEASE);
+  exp_auth_free(a);
+}
+
+/* A refresh that a 401 asked for, answered, then a 401 on the new token:
+ * the server renews tokens it refuses (issue 8, item 2).  Calls fail with
+ * their own answer until the window passed; the windows double while the
+ * 401s go on; a quiet minute starts over.  A login in between (a revoked
+ * token) is no storm: its token renews at once. */
+static void test_401_storm_bounded(void) {
+  exp_auth_machine *a = started(&user);
+  exp_auth_out o;
+  int64_t t = T0 + 10;
+  const char *p;
+  int64_t windows[] = {EXP_AUTH_STORM_MS,     2 * EXP_AUTH_STORM_MS,
+                       4 * EXP_AUTH_STORM_MS, 8 * EXP_AUTH_STORM_MS,
+                       EXP_AUTH_RETRY_MS,     EXP_AUTH_RETRY_MS};
+
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(windows); i++) {
+    int64_t start = t;
+    CHECK_INT(exp_auth_on_401(a, exp_auth_gen(a), t, &o), EXP_AUTH_WAIT);
+    CHECK_INT(o.actions, EXP_AUTH_STOP_TIMER | EXP_AUTH_SEND_REFRESH);
+    p = payload(T0 + 2 * HOUR, 0);
+    exp_auth_on_refresh(a, t + 1, o.seq, 0, NULL, 200, p, strlen(p), &o);
+    CHECK(o.actions & EXP_AUTH_EMIT_UPDATE);
+    for (t = start + 2; t < start + windows[i]; t += windows[i] / 4) {
+      CHECK_INT(exp_auth_on_401(a, exp_auth_gen(a), t, &o), EXP_AUTH_REFUSED);
+      CHECK_INT(o.actions, 0);
+    }
+    t = start + windows[i];
+  }
+  /* A quiet minute: the next renews at once, the window 5 s again. */
+  t += MINUTE;
+  CHECK_INT(exp_auth_on_401(a, exp_auth_gen(a), t, &o), EXP_AUTH_WAIT);
+  p = payload(T0 + 2 * HOUR, 0);
+  exp_auth_on_refresh(a, t + 1, o.seq, 0, NULL, 200, p, strlen(p), &o);
+  CHECK_INT(exp_auth_on_401(a, exp_auth_gen(a), t + EXP_AUTH_STORM_MS - 1, &o),
+            EXP_AUTH_REFUSED);
+  CHECK_INT(exp_auth_on_401(a, exp_auth_gen(a), t + EXP_AUTH_STORM_MS, &o),
+            EXP_AUTH_WAIT);
+  /* Refused: the token was revoked.  The login's token is no suspect. */
+  exp_auth_on_refresh(a, t + EXP_AUTH_STORM_MS, o.seq, 0, NULL, 401, NULL, 0,
+                      &o);
+  CHECK_INT(o.actions, EXP_AUTH_SEND_LOGIN);
+  login_ok(a, t + EXP_AUTH_STORM_MS + 1, o.seq, T0 + 3 * HOUR, &o);
+  CHECK_INT(exp_auth_on_401(a, exp_auth_gen(a), t + EXP_AUTH_STORM_MS + 2, &o),
+            EXP_AUTH_WAIT);
+  CHECK_INT(o.actions, EXP_AUTH_STOP_TIMER | EXP_AUTH_SEND_REFRESH);
   exp_auth_free(a);
 }
 
@@ -447,6 +498,7 @@ int main(void) {
   RUN(test_login_401_fatal);
   RUN(test_login_error_fails_start);
   RUN(test_many_401_one_refresh);
+  RUN(test_401_storm_bounded);
   RUN(test_pairing);
   RUN(test_consumer_app_body);
   RUN(test_malformed_payloads);
