@@ -12,7 +12,7 @@ CC=clang build_dir build-clang -Dsamples=false -Dbench=false
 # builds what the fuzz suite needs, not the rest of the tree.
 if [ ! -f build-fuzz/build.ninja ]; then
   say "Configuring build-fuzz"
-  CC=clang meson setup build-fuzz -Dfuzz=true -Dsamples=false -Dbench=false \
+  CC=clang meson setup build-fuzz --werror -Dfuzz=true -Dsamples=false -Dbench=false \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
 

@@ -49,13 +49,15 @@ install_node_modules() {
   fi
 }
 
-# build_dir NAME [meson options...]: configures once, then builds.
+# build_dir NAME [meson options...]: configures once, then builds.  Warnings
+# are errors here, not in meson.build: a project that uses the SDK as a
+# subproject keeps its own choice.
 build_dir() {
   local dir=$1
   shift
   if [ ! -f "$dir/build.ninja" ]; then
     say "Configuring $dir"
-    meson setup "$dir" "$@" >/dev/null
+    meson setup "$dir" --werror "$@" >/dev/null
   fi
   say "Building $dir"
   ninja -C "$dir" >/dev/null
