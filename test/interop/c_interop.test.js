@@ -6,41 +6,13 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const readline = require('node:readline');
 const EXP = require('exp-sdk');
-const { startServer, within, deferred, channelId, USER, DEVICE, CONSUMER } = require('./helpers');
+const { startServer, within, deferred, channelId, cPeer, USER, DEVICE, CONSUMER } = require('./helpers');
 
 const PEER = process.env.EXP_BUILD_DIR && path.join(process.env.EXP_BUILD_DIR, 'test', 'c_peer');
 const skip = !PEER || !fs.existsSync(PEER) ? 'needs EXP_BUILD_DIR with test/c_peer (run through meson)' : false;
-
-// Runs c_peer; lines() yields its JSON lines as they come, done its exit.
-function peer(args) {
-  const proc = spawn(PEER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const queue = [];
-  const waiting = [];
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
-    let value;
-    try { value = JSON.parse(line); } catch (_) { value = line; }
-    if (waiting.length) waiting.shift().resolve(value); else queue.push(value);
-  });
-  const done = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
-  done.then(() => { while (waiting.length) waiting.shift().reject(new Error(`c_peer exited: ${stderr}`)); });
-  return {
-    next(what = 'c_peer line', ms = 10000) {
-      if (queue.length) return Promise.resolve(queue.shift());
-      const d = deferred();
-      waiting.push(d);
-      return within(d.promise, ms, what);
-    },
-    done: () => within(done, 25000, 'c_peer exit'),
-    kill: () => proc.kill('SIGKILL'),
-  };
-}
 
 function online(exp) {
   const d = deferred();
@@ -61,7 +33,7 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
   after(async () => { EXP.stop(); if (srv) await srv.stop(); });
 
   it('a JS broadcast is answered by a C listener', async () => {
-    const c = peer([srv.origin, 'device', 'listen', 'c-interop-1', '0', 'ping', '{"pong":true}', '1', '1']);
+    const c = cPeer(PEER, [srv.origin, 'device', 'listen', 'c-interop-1', '0', 'ping', '{"pong":true}', '1', '1']);
     try {
       const ready = await c.next('C ready');
       assert.equal(ready.ready, channelId('scala', 'c-interop-1', false, false));
@@ -85,7 +57,7 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
     }), 5000, 'listen');
     let c;
     try {
-      c = peer([srv.origin, 'user', 'broadcast', 'c-interop-2', '0', 'ping', '{"n":5}', '1500']);
+      c = cPeer(PEER, [srv.origin, 'user', 'broadcast', 'c-interop-2', '0', 'ping', '{"n":5}', '1500']);
       const out = await c.next('C responses');
       assert.deepEqual(out, { responses: [{ from: 'js', n: 5 }] });
       const { payload, message } = await received.promise;
@@ -97,7 +69,7 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
   });
 
   it('collects the answers of several C and JS responders', async () => {
-    const c = peer([srv.origin, 'device', 'listen', 'c-interop-3', '0', 'poll', '{"from":"c"}', '3', '1']);
+    const c = cPeer(PEER, [srv.origin, 'device', 'listen', 'c-interop-3', '0', 'poll', '{"from":"c"}', '3', '1']);
     const js = await device.getChannel('c-interop-3').listen('poll', (payload, respond) => respond({ from: 'js' }));
     try {
       await c.next('C ready');
@@ -114,7 +86,7 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
 
   it('both directions on consumer channels, as consumer apps', async () => {
     // C consumer listens, JS consumer broadcasts.
-    const c = peer([srv.origin, 'consumer', 'listen', 'c-interop-4', '2', 'hi', '"c consumer"', '1', '1']);
+    const c = cPeer(PEER, [srv.origin, 'consumer', 'listen', 'c-interop-4', '2', 'hi', '"c consumer"', '1', '1']);
     try {
       const ready = await c.next('C ready');
       assert.equal(ready.ready, channelId('scala', 'c-interop-4', false, true));
@@ -126,12 +98,12 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
     // JS consumer listens, C consumer broadcasts.
     const js = await within(consumer.getChannel('c-interop-4', { consumer: true }).listen('back', (payload, respond) => respond(`js got ${payload}`)), 5000, 'listen');
     try {
-      const b = peer([srv.origin, 'consumer', 'broadcast', 'c-interop-4', '2', 'back', '"x"', '1500']);
+      const b = cPeer(PEER, [srv.origin, 'consumer', 'broadcast', 'c-interop-4', '2', 'back', '"x"', '1500']);
       assert.deepEqual(await b.next(), { responses: ['js got x'] });
       assert.equal(await b.done(), 0);
     } finally { js.cancel(); }
     // And the server's refusal reaches the C side as an error.
-    const refused = peer([srv.origin, 'consumer', 'broadcast', 'c-interop-4', '0', 'back', '"x"', '0']);
+    const refused = cPeer(PEER, [srv.origin, 'consumer', 'broadcast', 'c-interop-4', '0', 'back', '"x"', '0']);
     const err = await refused.next();
     assert.equal(err.error, 'EXP_EAPI');
     assert.equal(err.status, 403);
@@ -141,7 +113,7 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
 
   it('computes the same channel id for non-ASCII names, and they meet on it', async () => {
     const name = 'caf\u00e9 \u2603 \u{1F600} \u65e5\u672c';
-    const c = peer([srv.origin, 'user', 'id', name, '0']);
+    const c = cPeer(PEER, [srv.origin, 'user', 'id', name, '0']);
     const cId = await c.next();
     assert.equal(await c.done(), 0);
     const jsChannel = device.getChannel(name);
@@ -149,12 +121,12 @@ describe('C SDK and exp-sdk on one server', { skip, timeout: 60000 }, () => {
     assert.equal(cId, channelId('scala', name, false, false));
     const js = await within(jsChannel.listen('u', (payload, respond) => respond(payload)), 5000, 'listen');
     try {
-      const b = peer([srv.origin, 'user', 'broadcast', name, '0', 'u', JSON.stringify(name), '1500']);
+      const b = cPeer(PEER, [srv.origin, 'user', 'broadcast', name, '0', 'u', JSON.stringify(name), '1500']);
       assert.deepEqual(await b.next(), { responses: [name] });
       assert.equal(await b.done(), 0);
     } finally { js.cancel(); }
     // The other way round.
-    const l = peer([srv.origin, 'device', 'listen', name, '0', 'u', '{"ok":1}', '1', '1']);
+    const l = cPeer(PEER, [srv.origin, 'device', 'listen', name, '0', 'u', '{"ok":1}', '1', '1']);
     try {
       assert.equal((await l.next()).ready, cId);
       const responses = await within(user.getChannel(name).broadcast('u', 'x', 1500), 5000, 'broadcast');

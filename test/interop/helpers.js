@@ -76,4 +76,31 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-module.exports = { startServer, api, loginUser, channelId, within, deferred, USER, DEVICE, CONSUMER };
+// Runs the C peer program (test/interop/c_peer.c) at file with args; next() yields its JSON lines
+// as they come, done() its exit status.
+function cPeer(file, args) {
+  const proc = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const queue = [];
+  const waiting = [];
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+    let value;
+    try { value = JSON.parse(line); } catch (_) { value = line; }
+    if (waiting.length) waiting.shift().resolve(value); else queue.push(value);
+  });
+  const done = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  done.then(() => { while (waiting.length) waiting.shift().reject(new Error(`c_peer exited: ${stderr}`)); });
+  return {
+    next(what = 'c_peer line', ms = 10000) {
+      if (queue.length) return Promise.resolve(queue.shift());
+      const d = deferred();
+      waiting.push(d);
+      return within(d.promise, ms, what);
+    },
+    done: () => within(done, 25000, 'c_peer exit'),
+    kill: () => proc.kill('SIGKILL'),
+  };
+}
+
+module.exports = { startServer, api, loginUser, channelId, within, deferred, cPeer, USER, DEVICE, CONSUMER };

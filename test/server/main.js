@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 'use strict';
 // Command line entry of the EXP reference server. See README.md beside this file.
-//   node test/server/main.js [--port N] [--db FILE] [--token-ttl SECONDS]
+//   node test/server/main.js [--port N] [--database FILE|postgres://...] [--redis URL]
+//                            [--jwt-secret S] [--token-ttl SECONDS]
 //                            [--tls-cert FILE --tls-key FILE] [--host ADDR] [--verbose]
 
 const { createExpServer } = require('./server');
 
-const USAGE = 'usage: node test/server/main.js [--port N] [--db FILE] [--token-ttl SECONDS] ' +
-  '[--tls-cert FILE --tls-key FILE] [--host ADDR] [--verbose]';
+const USAGE = 'usage: node test/server/main.js [--port N] [--database FILE|postgres://...] [--redis URL] ' +
+  '[--jwt-secret S] [--token-ttl SECONDS] [--tls-cert FILE --tls-key FILE] [--host ADDR] [--verbose]';
 
 function parseArgs(argv) {
-  const opts = { port: 9000, host: '127.0.0.1', db: ':memory:', tokenTtl: 3600, verbose: false };
+  const opts = { port: 9000, host: '127.0.0.1', database: ':memory:', tokenTtl: 3600, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -29,7 +30,19 @@ function parseArgs(argv) {
         break;
       }
       case '--host': opts.host = next(); break;
-      case '--db': opts.db = next(); break;
+      case '--db': case '--database': opts.database = next(); break;
+      case '--redis': {
+        const v = next();
+        if (!/^rediss?:\/\//.test(v)) throw new Error(`bad --redis ${v} (redis://host:port)`);
+        opts.redis = v;
+        break;
+      }
+      case '--jwt-secret': {
+        const v = next();
+        if (v === '') throw new Error('--jwt-secret must not be empty');
+        opts.jwtSecret = v;
+        break;
+      }
       case '--token-ttl': {
         const v = next();
         if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`bad --token-ttl ${v}`);
@@ -58,7 +71,7 @@ async function main() {
 
   let exp;
   try {
-    exp = createExpServer(opts);
+    exp = await createExpServer(opts);
     const origin = await exp.listen();
     process.stdout.write(`listening ${origin}\n`);
   } catch (e) {

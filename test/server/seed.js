@@ -71,25 +71,26 @@ const TEXT_BYTES = Buffer.from('Hello from the EXP reference server: notes & ün
 const APP_HTML = Buffer.from('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>My App</title></head>' +
   '<body><h1>EXP test app</h1></body></html>\n', 'utf8');
 
-function seed(store) {
-  if (store.getMeta('seeded')) return false;
-  store.transaction(() => {
+// Seeds a new database once (in one transaction); answers whether it did.
+async function seed(store) {
+  if (await store.getMeta('seeded')) return false;
+  await store.transaction(async (tx) => {
     // Users (password stored hashed).
-    store.putUser('test@goexp.io', 'test-Password1', [ORG],
+    await tx.putUser('test@goexp.io', 'test-Password1', [ORG],
       { uuid: 'test-user', username: 'test@goexp.io', firstName: 'Test', lastName: 'User', organization: ORG, role: 'admin' });
-    store.putUser('other@goexp.io', 'other-Password1', [OTHER_ORG],
+    await tx.putUser('other@goexp.io', 'other-Password1', [OTHER_ORG],
       { uuid: 'other-user', username: 'other@goexp.io', firstName: 'Other', lastName: 'User', organization: OTHER_ORG, role: 'admin' });
 
     // Consumer apps (own table, not visible through /api/devices).
-    store.putConsumerApp('test-uuid', ORG, 'test-api-key',
+    await tx.putConsumerApp('test-uuid', ORG, 'test-api-key',
       { uuid: 'test-uuid', name: 'Test Consumer App', subtype: 'scala:consumerApp' });
 
     // Location with two zones, and an experience.
-    store.insert('locations', ORG, {
+    await tx.insert('locations', ORG, {
       uuid: IDS.location, name: 'Test Location', subtype: 'scala:location',
       zones: [{ key: 'zone-a', name: 'Zone A' }, { key: 'zone-b', name: 'Zone B' }],
     });
-    store.insert('experiences', ORG, {
+    await tx.insert('experiences', ORG, {
       uuid: IDS.experience, name: 'Test Experience', subtype: 'scala:experience',
       lastModified: 1500000000000, schedule: { recurrences: [] }, disableBackgroundApps: false,
     });
@@ -105,36 +106,36 @@ function seed(store) {
       [{ uuid: IDS.device3, name: 'Test Device 3', subtype: 'scala:device:server', index: 3 }, 'test-secret-3'],
     ];
     for (const [doc, secret] of devices) {
-      store.insert('devices', ORG, doc);
-      store.setDeviceSecret(doc.uuid, ORG, secret);
+      await tx.insert('devices', ORG, doc);
+      await tx.setDeviceSecret(doc.uuid, ORG, secret);
     }
 
     // Things.
-    store.insert('things', ORG, {
+    await tx.insert('things', ORG, {
       uuid: IDS.thing, name: 'Test Thing', subtype: 'scala:thing:rfid', id: 'rfid-0001',
       location: { uuid: IDS.location, zones: [{ key: 'zone-a' }] },
     });
-    store.insert('things', ORG, {
+    await tx.insert('things', ORG, {
       uuid: IDS.thing2, name: 'Test Thing 2', subtype: 'scala:thing:rfid', id: 'rfid-0002',
       location: { uuid: IDS.location, zones: [{ key: 'zone-b' }] },
     });
 
     // Feeds.
-    store.insert('feeds', ORG, {
+    await tx.insert('feeds', ORG, {
       uuid: IDS.feedStatic, name: 'Static Feed', subtype: 'scala:feed:static', dataType: 'static',
       integrationUuid: 'static-integration', metadata: { filter: [], options: '' },
       data: { items: [{ title: 'First item', value: 1 }, { title: 'Second item', value: 2 }] },
     });
-    store.insert('feeds', ORG, {
+    await tx.insert('feeds', ORG, {
       uuid: IDS.feedDynamic, name: 'Dynamic Feed', subtype: 'scala:feed:weather', dataType: 'dynamic',
       searchValue: '19713', integrationUuid: 'weather-integration', metadata: { filter: [], options: '' },
     });
 
     // Data items.
-    store.putData(ORG, 'default', 'test-key', { message: 'hello', count: 1 });
-    store.putData(ORG, 'default', 'other-key', { message: 'world', count: 2 });
-    store.putData(ORG, 'test-group', 'alpha', { letter: 'a', position: 1 });
-    store.putData(ORG, 'test-group', 'beta', { letter: 'b', position: 2 });
+    await tx.putData(ORG, 'default', 'test-key', { message: 'hello', count: 1 });
+    await tx.putData(ORG, 'default', 'other-key', { message: 'world', count: 2 });
+    await tx.putData(ORG, 'test-group', 'alpha', { letter: 'a', position: 1 });
+    await tx.putData(ORG, 'test-group', 'beta', { letter: 'b', position: 2 });
 
     // Content tree.
     const root = `/${ORG}`;
@@ -151,19 +152,19 @@ function seed(store) {
         subtype: 'scala:content:file', parent: IDS.contentFolder, mimeType: 'text/plain; charset=utf-8',
         size: TEXT_BYTES.length, variants: [] },
     ];
-    for (const doc of content) store.insert('content', ORG, doc);
-    store.putFile(ORG, `${root}/folder/file name.png`, '', 'image/png', FILE_BYTES);
-    for (const [name, bytes] of Object.entries(VARIANTS)) store.putFile(ORG, `${root}/folder/file name.png`, name, 'image/png', bytes);
-    store.putFile(ORG, `${root}/folder/notes & ünïcode (1).txt`, '', 'text/plain; charset=utf-8', TEXT_BYTES);
-    store.putFile(ORG, `${root}/My App/index.html`, '', 'text/html; charset=utf-8', APP_HTML);
+    for (const doc of content) await tx.insert('content', ORG, doc);
+    await tx.putFile(ORG, `${root}/folder/file name.png`, '', 'image/png', FILE_BYTES);
+    for (const [name, bytes] of Object.entries(VARIANTS)) await tx.putFile(ORG, `${root}/folder/file name.png`, name, 'image/png', bytes);
+    await tx.putFile(ORG, `${root}/folder/notes & ünïcode (1).txt`, '', 'text/plain; charset=utf-8', TEXT_BYTES);
+    await tx.putFile(ORG, `${root}/My App/index.html`, '', 'text/html; charset=utf-8', APP_HTML);
 
     // A second organization, for scoping tests.
-    store.insert('devices', OTHER_ORG, { uuid: IDS.otherDevice, name: 'Other Org Device', subtype: 'scala:device:player' });
-    store.setDeviceSecret(IDS.otherDevice, OTHER_ORG, 'other-secret');
-    store.insert('content', OTHER_ORG, { uuid: 'root', name: OTHER_ORG, path: `/${OTHER_ORG}`, subtype: 'scala:content:folder', parent: null });
-    store.putData(OTHER_ORG, 'default', 'test-key', { message: 'other org' });
+    await tx.insert('devices', OTHER_ORG, { uuid: IDS.otherDevice, name: 'Other Org Device', subtype: 'scala:device:player' });
+    await tx.setDeviceSecret(IDS.otherDevice, OTHER_ORG, 'other-secret');
+    await tx.insert('content', OTHER_ORG, { uuid: 'root', name: OTHER_ORG, path: `/${OTHER_ORG}`, subtype: 'scala:content:folder', parent: null });
+    await tx.putData(OTHER_ORG, 'default', 'test-key', { message: 'other org' });
 
-    store.setMeta('seeded', new Date().toISOString());
+    await tx.setMeta('seeded', new Date().toISOString());
   });
   return true;
 }

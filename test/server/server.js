@@ -189,41 +189,102 @@ function validateDocument(kind, body) {
 }
 
 // ------------------------------------------------------------------------------------------
+// Several nodes: Socket.IO's Redis adapter fans broadcasts out to every node's sockets, and a
+// response posted to any node is published on the channel of its broadcast, which the node
+// holding that broadcast's request subscribes to while the request is open.
 
-function createExpServer(options = {}) {
+async function connectRedis(url, log) {
+  const { createClient } = require('redis');
+  const { createAdapter } = require('@socket.io/redis-adapter');
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  const responses = pub.duplicate();
+  let lastLog = 0;
+  const onError = (e) => {
+    // node-redis reconnects by itself; say so once in a while, not once per attempt.
+    if (Date.now() - lastLog > 5000) { lastLog = Date.now(); log('[exp-server] redis:', e && e.message ? e.message : e); }
+  };
+  const clients = [pub, sub, responses];
+  for (const c of clients) c.on('error', onError);
+  try {
+    await Promise.all(clients.map((c) => c.connect()));
+  } catch (e) {
+    for (const c of clients) c.destroy();
+    throw new Error(`cannot connect to Redis at ${url}: ${e.message}`);
+  }
+  const channel = (id) => `exp:response:${id}`;
+  return {
+    adapter: createAdapter(pub, sub),
+    // Collects the responses other nodes publish for broadcast id into entry; answers a
+    // function that stops it.
+    async listen(id, entry) {
+      const onMessage = (text) => {
+        let m;
+        try { m = JSON.parse(text); } catch (_) { return; }
+        if (m && m.org === entry.org) entry.responses.push(m.payload);
+      };
+      try {
+        await responses.subscribe(channel(id), onMessage);
+      } catch (e) {
+        onError(e);
+        return null;
+      }
+      return () => { responses.unsubscribe(channel(id), onMessage).catch(onError); };
+    },
+    async respond(id, org, payload) {
+      try { await pub.publish(channel(id), JSON.stringify({ org, payload })); } catch (e) { onError(e); }
+    },
+    async close() { await Promise.all(clients.map((c) => c.close().catch(() => c.destroy()))); },
+  };
+}
+
+// ------------------------------------------------------------------------------------------
+
+async function createExpServer(options = {}) {
   const opts = {
     port: options.port === undefined ? 9000 : options.port,
     host: options.host || '127.0.0.1',
-    db: options.db || ':memory:',
+    database: options.database || options.db || ':memory:',
+    redis: options.redis,
+    jwtSecret: options.jwtSecret,
     tokenTtl: options.tokenTtl || 3600,
     tlsCert: options.tlsCert,
     tlsKey: options.tlsKey,
     verbose: !!options.verbose,
     log: options.log || ((...a) => console.error(...a)),
   };
-  const store = new Store(opts.db);
-  seed(store);
-  let serverSecret = store.getMeta('jwtSecret');
-  if (!serverSecret) { serverSecret = crypto.randomBytes(32).toString('hex'); store.setMeta('jwtSecret', serverSecret); }
+  // The signing secret: given, or the one stored in the database (made by the first node), so
+  // every node sharing a database accepts the tokens of the others.
+  let serverSecret = opts.jwtSecret;
+  const store = await Store.open(opts.database, async (st) => {
+    await seed(st);
+    if (!serverSecret) serverSecret = await st.initMeta('jwtSecret', crypto.randomBytes(32).toString('hex'));
+  });
+  let redis = null;
+  try {
+    if (opts.redis) redis = await connectRedis(opts.redis, opts.log);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
 
   const tls = !!(opts.tlsCert && opts.tlsKey);
-  const pairing = new Map(); // code -> {code, org, uuid, created}
-  const pending = new Map(); // broadcast id -> {org, responses}
+  const pending = new Map(); // broadcast id -> {org, responses}: the broadcasts this node holds open
   let refusal = null; // {method, status, code}: set by POST /_test/refuse
   let listenOrigin = null;
 
   // ---------------- tokens ----------------
-  function issueToken(identity, kind, ttlSeconds) {
+  async function issueToken(identity, kind, ttlSeconds) {
     const jti = crypto.randomUUID();
-    store.addToken(jti, identity.isPairing ? 'pairing' : kind);
+    await store.addToken(jti, identity.isPairing ? 'pairing' : kind);
     const token = jwt.sign({ kind, identity }, serverSecret, { algorithm: 'HS256', expiresIn: ttlSeconds, jwtid: jti });
     return { token, jti };
   }
 
-  function authPayload(req, identity) {
+  async function authPayload(req, identity) {
     const origin = requestOrigin(req);
-    const access = issueToken(identity, 'access', opts.tokenTtl);
-    const restricted = issueToken(identity, 'restricted', identity.isPairing ? opts.tokenTtl : Math.max(RESTRICTED_TTL, opts.tokenTtl));
+    const access = await issueToken(identity, 'access', opts.tokenTtl);
+    const restricted = await issueToken(identity, 'restricted', identity.isPairing ? opts.tokenTtl : Math.max(RESTRICTED_TTL, opts.tokenTtl));
     const decoded = jwt.decode(access.token);
     return {
       token: access.token,
@@ -235,8 +296,18 @@ function createExpServer(options = {}) {
     };
   }
 
+  // The restricted token as the _rt cookie, so that a browser loads delivery URLs without _rt in
+  // them (the JS SDK 5's getUrl() leaves it out). Cross-site use needs Secure, hence https.
+  function restrictedCookie(payload) {
+    const claims = jwt.decode(payload.restrictedToken);
+    const maxAge = Math.max(0, claims.exp - Math.floor(Date.now() / 1000));
+    const cookie = `_rt=${encodeURIComponent(payload.restrictedToken)}; Path=/api; HttpOnly; Max-Age=${maxAge}` +
+      (tls ? '; Secure; SameSite=None' : '; SameSite=Lax');
+    return { 'Set-Cookie': cookie };
+  }
+
   // Verifies one of our tokens. Returns the claims or throws a 401.
-  function verifyServerToken(token) {
+  async function verifyServerToken(token) {
     if (typeof token !== 'string' || token === '') throw new HttpError(401, 'auth.invalid', 'Missing bearer token.');
     let claims;
     try {
@@ -246,7 +317,7 @@ function createExpServer(options = {}) {
       throw new HttpError(401, 'auth.invalid', 'Invalid token.');
     }
     if (!claims || !isObject(claims.identity) || typeof claims.jti !== 'string') throw new HttpError(401, 'auth.invalid', 'Invalid token.');
-    const state = store.tokenState(claims.jti);
+    const state = await store.tokenState(claims.jti);
     if (state === 'revoked') throw new HttpError(401, 'auth.invalid', 'Token has been revoked.');
     if (state !== 'valid') throw new HttpError(401, 'auth.invalid', 'Unknown token.');
     return claims;
@@ -272,20 +343,20 @@ function createExpServer(options = {}) {
   }
 
   // REST authentication: full (non-restricted) token; pairing tokens refused unless allowed.
-  function authenticate(req) {
+  async function authenticate(req) {
     const token = bearer(req);
     if (!token) throw new HttpError(401, 'auth.invalid', 'Authorization: Bearer <token> is required.');
-    const claims = verifyServerToken(token);
+    const claims = await verifyServerToken(token);
     if (claims.kind !== 'access') throw new HttpError(401, 'auth.invalid', 'A restricted token is only valid for delivery and layout requests.');
     if (claims.identity.isPairing) throw new HttpError(403, 'auth.pairing', 'Requests are not allowed in pairing mode.');
     return claims.identity;
   }
 
   // Delivery/layout authentication: _rt query, _rt cookie, or bearer header; restricted or full token.
-  function authenticateDelivery(req, url) {
+  async function authenticateDelivery(req, url) {
     const token = url.searchParams.get('_rt') || cookie(req, '_rt') || bearer(req);
     if (!token) throw new HttpError(401, 'auth.invalid', 'A restricted token (_rt) is required.');
-    const claims = verifyServerToken(token);
+    const claims = await verifyServerToken(token);
     if (claims.identity.isPairing) throw new HttpError(403, 'auth.pairing', 'Requests are not allowed in pairing mode.');
     return claims.identity;
   }
@@ -305,19 +376,18 @@ function createExpServer(options = {}) {
     return true;
   }
 
-  function newPairingIdentity() {
-    const cutoff = Date.now() - 24 * 3600 * 1000;
-    for (const [code, s] of pairing) if (s.created < cutoff) pairing.delete(code);
-    let code;
+  async function newPairingIdentity() {
+    await store.purgePairing(Date.now() - 24 * 3600 * 1000);
+    let code; let org; let uuid;
     do {
       code = Array.from(crypto.randomBytes(6), (b) => PAIRING_ALPHABET[b % PAIRING_ALPHABET.length]).join('');
-    } while (pairing.has(code));
-    const session = { code, org: `pairing:${code}`, uuid: `pairing-${crypto.randomUUID()}`, created: Date.now() };
-    pairing.set(code, session);
-    return { type: 'device', organization: session.org, uuid: session.uuid, isPairing: true, pairingCode: code };
+      org = `pairing:${code}`;
+      uuid = `pairing-${crypto.randomUUID()}`;
+    } while (!await store.addPairing(code, org, uuid, Date.now()));
+    return { type: 'device', organization: org, uuid, isPairing: true, pairingCode: code };
   }
 
-  function login(body) {
+  async function login(body) {
     const invalid = () => new HttpError(401, 'auth.invalid', 'Invalid credentials.');
     if (!isObject(body)) throw new HttpError(400, 'request.invalid', 'The login body must be a JSON object.');
     if (body.token !== undefined) {
@@ -327,16 +397,16 @@ function createExpServer(options = {}) {
       const type = decoded.type || 'device';
       const uuid = decoded.uuid;
       if (type === 'consumerApp') {
-        const app = typeof uuid === 'string' ? store.getConsumerApp(uuid) : null;
+        const app = typeof uuid === 'string' ? await store.getConsumerApp(uuid) : null;
         if (app && verifyClientJwt(body.token, app.apiKey)) return { type: 'consumerApp', organization: app.org, uuid };
         throw invalid();
       }
       if (type === 'device') {
-        const rec = typeof uuid === 'string' ? store.getDeviceSecret(uuid) : null;
-        if (rec && store.get('devices', rec.org, uuid) && verifyClientJwt(body.token, rec.secret)) {
+        const rec = typeof uuid === 'string' ? await store.getDeviceSecret(uuid) : null;
+        if (rec && await store.get('devices', rec.org, uuid) && verifyClientJwt(body.token, rec.secret)) {
           return { type: 'device', organization: rec.org, uuid };
         }
-        if (decoded.allowPairing === true) return newPairingIdentity();
+        if (decoded.allowPairing === true) return await newPairingIdentity();
         throw invalid();
       }
       throw invalid();
@@ -347,17 +417,17 @@ function createExpServer(options = {}) {
         (organization !== undefined && organization !== null && typeof organization !== 'string')) {
       throw new HttpError(400, 'request.invalid', 'username, password and organization must be strings.');
     }
-    const user = store.checkUser(username, password);
+    const user = await store.checkUser(username, password);
     if (!user) throw invalid();
     const org = organization || user.orgs[0];
     if (!user.orgs.includes(org)) throw invalid();
     return { type: 'user', organization: org, uuid: user.doc.uuid, username: user.username, role: user.doc.role };
   }
 
-  function identityStillValid(identity) {
-    if (identity.type === 'device') return !!store.get('devices', identity.organization, identity.uuid);
-    if (identity.type === 'consumerApp') { const a = store.getConsumerApp(identity.uuid); return !!a && a.org === identity.organization; }
-    if (identity.type === 'user') { const u = store.getUser(identity.username); return !!u && u.orgs.includes(identity.organization); }
+  async function identityStillValid(identity) {
+    if (identity.type === 'device') return !!await store.get('devices', identity.organization, identity.uuid);
+    if (identity.type === 'consumerApp') { const a = await store.getConsumerApp(identity.uuid); return !!a && a.org === identity.organization; }
+    if (identity.type === 'user') { const u = await store.getUser(identity.username); return !!u && u.orgs.includes(identity.organization); }
     return false;
   }
 
@@ -458,40 +528,40 @@ function createExpServer(options = {}) {
     return secret === undefined ? doc : Object.assign({}, doc, { secret });
   }
 
-  function createResource(kind, identity, body) {
+  async function createResource(kind, identity, body) {
     validateDocument(kind, body);
     const org = identity.organization;
     const doc = Object.assign({}, body);
     if (kind === 'devices') delete doc.secret;
     if (doc.uuid === undefined) doc.uuid = crypto.randomUUID();
-    if (store.get(kind, org, doc.uuid) || (kind === 'devices' && store.getDeviceSecret(doc.uuid))) {
+    if (await store.get(kind, org, doc.uuid) || (kind === 'devices' && await store.getDeviceSecret(doc.uuid))) {
       throw new HttpError(409, 'conflict', `A document with uuid ${doc.uuid} already exists.`);
     }
     let secret;
-    store.transaction(() => {
-      store.insert(kind, org, doc);
-      if (kind === 'devices') { secret = crypto.randomBytes(16).toString('hex'); store.setDeviceSecret(doc.uuid, org, secret); }
+    await store.transaction(async (tx) => {
+      await tx.insert(kind, org, doc);
+      if (kind === 'devices') { secret = crypto.randomBytes(16).toString('hex'); await tx.setDeviceSecret(doc.uuid, org, secret); }
     });
     emitSystem(org, doc.uuid, 'update', doc);
     return kind === 'devices' ? publicDevice(doc, secret) : doc;
   }
 
-  function saveResource(kind, identity, uuid, body) {
+  async function saveResource(kind, identity, uuid, body) {
     validateDocument(kind, body);
     const org = identity.organization;
-    if (!store.get(kind, org, uuid)) throw new HttpError(404, 'not.found', `No ${kind} document with uuid ${uuid}.`);
+    if (!await store.get(kind, org, uuid)) throw new HttpError(404, 'not.found', `No ${kind} document with uuid ${uuid}.`);
     const doc = Object.assign({}, body, { uuid });
     if (kind === 'devices') delete doc.secret;
-    store.update(kind, org, doc);
+    await store.update(kind, org, doc);
     emitSystem(org, uuid, 'update', doc);
     return doc;
   }
 
-  function deleteResource(kind, identity, uuid) {
+  async function deleteResource(kind, identity, uuid) {
     const org = identity.organization;
-    const ok = store.transaction(() => {
-      const removed = store.remove(kind, org, uuid);
-      if (removed && kind === 'devices') store.deleteDeviceSecret(uuid);
+    const ok = await store.transaction(async (tx) => {
+      const removed = await tx.remove(kind, org, uuid);
+      if (removed && kind === 'devices') await tx.deleteDeviceSecret(uuid);
       return removed;
     });
     if (!ok) throw new HttpError(404, 'not.found', `No ${kind} document with uuid ${uuid}.`);
@@ -499,8 +569,8 @@ function createExpServer(options = {}) {
     return {};
   }
 
-  function getResource(kind, identity, uuid) {
-    const doc = store.get(kind, identity.organization, uuid);
+  async function getResource(kind, identity, uuid) {
+    const doc = await store.get(kind, identity.organization, uuid);
     if (!doc) throw new HttpError(404, 'not.found', `No ${kind} document with uuid ${uuid}.`);
     return doc;
   }
@@ -509,26 +579,26 @@ function createExpServer(options = {}) {
     const m = req.method;
     const readOnly = kind === 'content';
     if (rest.length === 0) {
-      if (m === 'GET') return sendJson(res, 200, find(store.all(kind, identity.organization), url.searchParams));
-      if (m === 'POST' && !readOnly) return sendJson(res, 200, createResource(kind, identity, await readJson(req)));
+      if (m === 'GET') return sendJson(res, 200, find(await store.all(kind, identity.organization), url.searchParams));
+      if (m === 'POST' && !readOnly) return sendJson(res, 200, await createResource(kind, identity, await readJson(req)));
       throw methodNotAllowed();
     }
     const uuid = decodeSegment(rest[0]);
     if (rest.length === 1) {
-      if (m === 'GET') return sendJson(res, 200, getResource(kind, identity, uuid));
+      if (m === 'GET') return sendJson(res, 200, await getResource(kind, identity, uuid));
       if (readOnly) throw methodNotAllowed();
-      if (m === 'PATCH' || m === 'PUT') return sendJson(res, 200, saveResource(kind, identity, uuid, await readJson(req)));
-      if (m === 'DELETE') return sendJson(res, 200, deleteResource(kind, identity, uuid));
+      if (m === 'PATCH' || m === 'PUT') return sendJson(res, 200, await saveResource(kind, identity, uuid, await readJson(req)));
+      if (m === 'DELETE') return sendJson(res, 200, await deleteResource(kind, identity, uuid));
       throw methodNotAllowed();
     }
     if (rest.length === 2 && kind === 'feeds' && rest[1] === 'data') {
       if (m !== 'GET') throw methodNotAllowed();
-      return sendJson(res, 200, feedData(getResource(kind, identity, uuid), url.searchParams));
+      return sendJson(res, 200, feedData(await getResource(kind, identity, uuid), url.searchParams));
     }
     if (rest.length === 2 && kind === 'content' && rest[1] === 'children') {
       if (m !== 'GET') throw methodNotAllowed();
-      const doc = getResource(kind, identity, uuid);
-      const children = store.all('content', identity.organization).filter((d) => d.parent === uuid);
+      const doc = await getResource(kind, identity, uuid);
+      const children = (await store.all('content', identity.organization)).filter((d) => d.parent === uuid);
       return sendJson(res, 200, Object.assign({}, doc, { children }));
     }
     throw notFound();
@@ -555,7 +625,7 @@ function createExpServer(options = {}) {
     const org = identity.organization;
     if (rest.length === 0) {
       if (req.method !== 'GET') throw methodNotAllowed();
-      return sendJson(res, 200, find(store.allData(org), url.searchParams));
+      return sendJson(res, 200, find(await store.allData(org), url.searchParams));
     }
     if (rest.length !== 2) throw notFound();
     const group = decodeSegment(rest[0]);
@@ -563,19 +633,19 @@ function createExpServer(options = {}) {
     if (group === '' || key === '') throw notFound();
     const channel = `data:${key}:${group}`;
     if (req.method === 'GET') {
-      const item = store.getData(org, group, key);
+      const item = await store.getData(org, group, key);
       if (!item) throw new HttpError(404, 'not.found', `No data item ${group}/${key}.`);
       return sendJson(res, 200, item);
     }
     if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH') {
       const value = await readJson(req);
       if (!isObject(value)) throw new HttpError(400, 'request.invalid', 'A data value must be a JSON object.');
-      const item = store.putData(org, group, key, value);
+      const item = await store.putData(org, group, key, value);
       emitSystem(org, channel, 'update', item);
       return sendJson(res, 200, item);
     }
     if (req.method === 'DELETE') {
-      if (!store.deleteData(org, group, key)) throw new HttpError(404, 'not.found', `No data item ${group}/${key}.`);
+      if (!await store.deleteData(org, group, key)) throw new HttpError(404, 'not.found', `No data item ${group}/${key}.`);
       emitSystem(org, channel, 'delete', { group, key });
       return sendJson(res, 200, {});
     }
@@ -589,20 +659,23 @@ function createExpServer(options = {}) {
     if (!isObject(body) || typeof body.pairingCode !== 'string') throw new HttpError(400, 'request.invalid', 'pairingCode (string) is required.');
     if (body.uuid !== undefined && body.uuid !== null && typeof body.uuid !== 'string') throw new HttpError(400, 'request.invalid', 'uuid must be a string.');
     const code = body.pairingCode.toUpperCase().replace(/[\s-]/g, '');
-    const session = pairing.get(code);
-    if (!session) throw new HttpError(404, 'not.found', 'No device is waiting with this pairing code.');
     const org = identity.organization;
-    let doc;
-    if (body.uuid) {
-      doc = store.get('devices', org, body.uuid);
-      if (!doc) throw new HttpError(404, 'not.found', `No device with uuid ${body.uuid}.`);
-    } else {
-      doc = { uuid: crypto.randomUUID(), name: `Paired device ${code}`, subtype: 'scala:device:player' };
-      store.insert('devices', org, doc);
-    }
-    const secret = crypto.randomBytes(16).toString('hex');
-    store.setDeviceSecret(doc.uuid, org, secret);
-    pairing.delete(code);
+    // The code is used up only when the pairing succeeds (a failure rolls its removal back).
+    const { session, doc, secret } = await store.transaction(async (tx) => {
+      const session = await tx.takePairing(code);
+      if (!session) throw new HttpError(404, 'not.found', 'No device is waiting with this pairing code.');
+      let doc;
+      if (body.uuid) {
+        doc = await tx.get('devices', org, body.uuid);
+        if (!doc) throw new HttpError(404, 'not.found', `No device with uuid ${body.uuid}.`);
+      } else {
+        doc = { uuid: crypto.randomUUID(), name: `Paired device ${code}`, subtype: 'scala:device:player' };
+        await tx.insert('devices', org, doc);
+      }
+      const secret = crypto.randomBytes(16).toString('hex');
+      await tx.setDeviceSecret(doc.uuid, org, secret);
+      return { session, doc, secret };
+    });
     emitSystem(session.org, 'pairing', 'credentials', { uuid: doc.uuid, secret });
     emitSystem(org, doc.uuid, 'update', doc);
     return sendJson(res, 200, publicDevice(doc, secret));
@@ -641,10 +714,13 @@ function createExpServer(options = {}) {
     const id = crypto.randomUUID();
     const entry = { org: identity.organization, responses: [] };
     pending.set(id, entry);
+    // Responses posted to other nodes come through Redis, on a channel of this broadcast's own.
+    const remote = timeout > 0 && redis ? await redis.listen(id, entry) : null;
     try {
       emitOn(channel, body.name, body.payload === undefined ? null : body.payload, id);
     } catch (e) {
       pending.delete(id);
+      if (remote) remote();
       throw new HttpError(400, 'network.payload', `The payload cannot be sent: ${e.message}`);
     }
     if (timeout === 0) {
@@ -656,6 +732,7 @@ function createExpServer(options = {}) {
         clearTimeout(timer);
         res.removeListener('close', onClose);
         pending.delete(id);
+        if (remote) remote();
         resolve();
       };
       const timer = setTimeout(() => { finish(); sendJson(res, 200, entry.responses); }, timeout);
@@ -669,8 +746,13 @@ function createExpServer(options = {}) {
     const body = await readJson(req);
     if (!isObject(body)) throw new HttpError(400, 'request.invalid', 'The response body must be a JSON object.');
     checkPayload(body.payload);
+    const payload = body.payload === undefined ? null : body.payload;
     const entry = typeof body.id === 'string' ? pending.get(body.id) : undefined;
-    if (entry && entry.org === identity.organization) entry.responses.push(body.payload === undefined ? null : body.payload);
+    if (entry) {
+      if (entry.org === identity.organization) entry.responses.push(payload);
+    } else if (redis && typeof body.id === 'string' && body.id !== '' && body.id.length <= 256) {
+      await redis.respond(body.id, identity.organization, payload);
+    }
     return sendJson(res, 200, {});
   }
 
@@ -684,23 +766,23 @@ function createExpServer(options = {}) {
       `<title>${esc(location.name || location.uuid)}</title>${rects}</svg>\n`, 'utf8');
   }
 
-  function handleDelivery(req, res, url) {
+  async function handleDelivery(req, res, url) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
-    const identity = authenticateDelivery(req, url);
+    const identity = await authenticateDelivery(req, url);
     const rawPath = url.pathname.slice('/api/delivery'.length);
     const path = '/' + rawPath.split('/').filter((s) => s !== '').map(decodeSegment).join('/');
     const org = identity.organization;
     if (!path.startsWith(`/${org}/`)) throw new HttpError(404, 'not.found', 'No such content.');
     const variant = url.searchParams.get('variant');
-    const file = store.getFile(org, path, variant || '');
+    const file = await store.getFile(org, path, variant || '');
     if (!file) throw new HttpError(404, 'not.found', variant ? `No variant ${variant} of ${path}.` : `No content at ${path}.`);
     return sendBytes(req, res, 200, file.mime, file.bytes);
   }
 
-  function handleLayout(req, res, url, uuidSeg) {
+  async function handleLayout(req, res, url, uuidSeg) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed();
-    const identity = authenticateDelivery(req, url);
-    const location = getResource('locations', identity, decodeSegment(uuidSeg));
+    const identity = await authenticateDelivery(req, url);
+    const location = await getResource('locations', identity, decodeSegment(uuidSeg));
     return sendBytes(req, res, 200, 'image/svg+xml', layoutSvg(location));
   }
 
@@ -728,11 +810,12 @@ function createExpServer(options = {}) {
         if (req.method !== 'POST') throw methodNotAllowed();
         const kind = url.searchParams.get('kind');
         if (kind !== null && !['access', 'restricted', 'pairing'].includes(kind)) throw new HttpError(400, 'request.query', 'kind must be access, restricted or pairing.');
-        const revoked = store.revokeTokens(kind || undefined);
+        const revoked = await store.revokeTokens(kind || undefined);
         let disconnected = 0;
         if (url.searchParams.get('disconnect') === '1' && io) {
-          for (const s of io.of('/').sockets.values()) {
-            if (store.tokenState(s.data.jti) === 'revoked') { s.disconnect(true); disconnected++; }
+          // Every node's sockets, through the adapter.
+          for (const s of await io.fetchSockets()) {
+            if (await store.tokenState(s.data.jti) === 'revoked') { s.disconnect(true); disconnected++; }
           }
         }
         return sendJson(res, 200, { revoked, disconnected });
@@ -751,7 +834,7 @@ function createExpServer(options = {}) {
         return sendJson(res, 200, { refusing: refusal });
       }
       if (segs[1] === 'pairing' && segs.length === 2 && req.method === 'GET') {
-        return sendJson(res, 200, { codes: [...pairing.keys()] });
+        return sendJson(res, 200, { codes: await store.pairingCodes() });
       }
       throw notFound();
     }
@@ -762,18 +845,20 @@ function createExpServer(options = {}) {
       if (segs[2] === 'login') {
         if (req.method !== 'POST') throw methodNotAllowed();
         const body = await readJson(req);
-        return sendJson(res, 200, authPayload(req, login(body)));
+        const payload = await authPayload(req, await login(body));
+        return sendJson(res, 200, payload, restrictedCookie(payload));
       }
       if (segs[2] === 'token') {
         if (req.method !== 'POST') throw methodNotAllowed();
         const token = bearer(req);
         if (!token) throw new HttpError(401, 'auth.invalid', 'Authorization: Bearer <token> is required.');
-        const claims = verifyServerToken(token);
+        const claims = await verifyServerToken(token);
         if (claims.kind !== 'access') throw new HttpError(401, 'auth.invalid', 'A restricted token cannot be refreshed.');
         if (claims.identity.isPairing) throw new HttpError(401, 'auth.pairing', 'Pairing-mode tokens cannot be refreshed.');
-        if (!identityStillValid(claims.identity)) throw new HttpError(401, 'auth.invalid', 'The identity no longer exists.');
+        if (!await identityStillValid(claims.identity)) throw new HttpError(401, 'auth.invalid', 'The identity no longer exists.');
         await readBody(req); // drain any body
-        return sendJson(res, 200, authPayload(req, claims.identity));
+        const payload = await authPayload(req, claims.identity);
+        return sendJson(res, 200, payload, restrictedCookie(payload));
       }
     }
 
@@ -785,7 +870,7 @@ function createExpServer(options = {}) {
     if (segs[1] === 'locations' && segs.length === 4 && segs[3] === 'layout') return handleLayout(req, res, url, segs[2]);
 
     // Everything below needs a full token.
-    const identity = authenticate(req);
+    const identity = await authenticate(req);
     const rest = segs.slice(2);
     switch (segs[1]) {
       case 'devices':
@@ -808,7 +893,7 @@ function createExpServer(options = {}) {
         if (rest.length === 1 && rest[0] === 'current') {
           if (req.method !== 'GET') throw methodNotAllowed();
           if (identity.type !== 'user') throw new HttpError(403, 'auth.user', 'Only users have a current user.');
-          const user = store.getUser(identity.username);
+          const user = await store.getUser(identity.username);
           if (!user) throw new HttpError(404, 'not.found', 'No such user.');
           return sendJson(res, 200, Object.assign({}, user.doc, { organization: identity.organization, organizations: user.orgs }));
         }
@@ -860,11 +945,12 @@ function createExpServer(options = {}) {
     serveClient: false,
     cors: { origin: true, credentials: true },
   });
-  io.use((socket, next) => {
+  if (redis) io.adapter(redis.adapter);
+  io.use(async (socket, next) => {
     const q = socket.handshake.query || {};
     const token = q.token || (socket.handshake.auth && socket.handshake.auth.token);
     try {
-      const claims = verifyServerToken(Array.isArray(token) ? token[0] : token);
+      const claims = await verifyServerToken(Array.isArray(token) ? token[0] : token);
       if (claims.kind !== 'access') throw new HttpError(401, 'auth.invalid', 'A restricted token cannot open a socket.');
       socket.data.identity = claims.identity;
       socket.data.jti = claims.jti;
@@ -919,7 +1005,7 @@ function createExpServer(options = {}) {
       server.close(() => resolve());
       if (server.closeAllConnections) server.closeAllConnections();
       setTimeout(resolve, 1000).unref();
-    }).then(() => store.close());
+    }).then(() => (redis ? redis.close() : undefined)).then(() => store.close());
   }
 
   return { server, io, store, listen, close, get origin() { return listenOrigin; } };
