@@ -7,29 +7,13 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn } = require('child_process');
-const { createExpServer } = require('../server/server');
+const { run, startServer } = require('./util');
 
 const [source, meson, ninja] = process.argv.slice(2);
 
-// Asynchronous, so the in-process server keeps answering meanwhile.
-function run(cmd, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}\n${out}`));
-    });
-  });
-}
-
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'expsdk-consumer-'));
-  const exp = createExpServer({ port: 0, host: '127.0.0.1' });
+  let server;
   try {
     for (const f of ['meson.build', 'consumer.c'])
       fs.copyFileSync(path.join(__dirname, 'consumer', f), path.join(dir, f));
@@ -50,14 +34,15 @@ async function main() {
     if (!names.includes('consumer') || !names.includes('expsdk') || names.length > 5)
       throw new Error('the subproject built more than the library');
 
-    const origin = await exp.listen();
+    server = await startServer();
+    const origin = server.origin;
     const out = await run(path.join(dir, 'build', 'consumer'), [],
       { env: { ...process.env, EXP_HOST: origin } });
     process.stdout.write(out);
     if (!/^consumer logged in as test@goexp\.io$/m.test(out))
       throw new Error('the consumer did not say it logged in');
   } finally {
-    await exp.close();
+    if (server) await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

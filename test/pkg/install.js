@@ -1,0 +1,78 @@
+// install.js BUILD_ROOT MESON CC: installs the build into a temporary
+// DESTDIR and checks what a user gets: one stem (libexpsdk, expsdk.pc,
+// include/expsdk/), the shared and the static library, and a program built
+// with pkg-config's flags alone that runs against the reference server
+// linked either way.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { run, startServer } = require('./util');
+
+const [build, meson, cc] = process.argv.slice(2);
+
+function files(dir, base = dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? files(p, base) : [path.relative(base, p)];
+  });
+}
+
+async function main() {
+  const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'expsdk-install-'));
+  let server;
+  try {
+    await run(meson, ['install', '-C', build, '--no-rebuild', '--quiet', '--destdir', dest]);
+    const installed = files(dest).sort();
+    console.log(`installed:\n  ${installed.join('\n  ')}`);
+
+    // Everything of the library's lives under the one stem.
+    const lib = installed.filter((f) => /\/(include|lib)\//.test(f));
+    const strays = lib.filter((f) => !/\/include\/expsdk\/[^/]+\.h$/.test(f) &&
+      !/\/libexpsdk\.(a|so(\.\d+)*)$/.test(f) && !/\/pkgconfig\/expsdk\.pc$/.test(f));
+    if (strays.length) throw new Error(`installed outside the stem: ${strays.join(' ')}`);
+    const pc = installed.find((f) => f.endsWith('/pkgconfig/expsdk.pc'));
+    const shared = installed.find((f) => f.endsWith('/libexpsdk.so'));
+    const archive = installed.find((f) => f.endsWith('/libexpsdk.a'));
+    if (!pc || !shared || !archive || !installed.some((f) => f.endsWith('/include/expsdk/exp.h')))
+      throw new Error('expsdk.pc, libexpsdk.so, libexpsdk.a or include/expsdk/exp.h missing');
+
+    // The prefix moved under DESTDIR (libuv's and cJSON's, redefined too,
+    // are in the compiler's default paths anyway).
+    const prefix = path.join(dest, JSON.parse(
+      await run(meson, ['introspect', '--buildoptions', build])).find((o) => o.name === 'prefix').value);
+    const pkgEnv = { ...process.env, PKG_CONFIG_PATH: path.dirname(path.join(dest, pc)) };
+    const flags = async (...what) => (await run('pkg-config',
+      [`--define-variable=prefix=${prefix}`, ...what, 'expsdk'], { env: pkgEnv }))
+      .trim().split(/\s+/).filter(Boolean);
+    const src = path.join(__dirname, 'consumer', 'consumer.c');
+    const cflags = await flags('--cflags');
+    await run(cc, [src, '-o', path.join(dest, 'shared'), ...cflags, ...(await flags('--libs'))]);
+    // Static: the archive itself, then what pkg-config --static adds.
+    const libs = (await flags('--static', '--libs')).filter((f) => f !== '-lexpsdk');
+    await run(cc, [src, '-o', path.join(dest, 'static'), ...cflags,
+      path.join(dest, archive), ...libs]);
+
+    server = await startServer();
+    const origin = server.origin;
+    for (const [prog, extra] of [['shared', { LD_LIBRARY_PATH: path.dirname(path.join(dest, shared)) }],
+                                 ['static', {}]]) {
+      const ldd = await run('ldd', [path.join(dest, prog)]);
+      if (/libexpsdk/.test(ldd) !== (prog === 'shared'))
+        throw new Error(`${prog} program: libexpsdk.so ${prog === 'shared' ? 'not ' : ''}linked`);
+      const out = await run(path.join(dest, prog), [],
+        { env: { ...process.env, EXP_HOST: origin, ...extra } });
+      process.stdout.write(`${prog}: ${out}`);
+      if (!/^consumer logged in as test@goexp\.io$/m.test(out))
+        throw new Error(`the ${prog} program did not say it logged in`);
+    }
+  } finally {
+    if (server) await server.stop();
+    fs.rmSync(dest, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (e) => {
+  console.error(e.message);
+  process.exit(1);
+});
