@@ -58,10 +58,18 @@ extern "C" {
 #define EXP_EXTERN
 #endif
 
-#define EXP_VERSION_MAJOR 0
-#define EXP_VERSION_MINOR 1
-#define EXP_VERSION_PATCH 0
-#define EXP_VERSION_STRING "0.1.0"
+/* --------------------------------------------------------------- version */
+
+/* EXP_VERSION_MAJOR, _MINOR, _PATCH, _STRING and _NUMBER: the version this
+ * program was compiled against. */
+#include "exp_version.h"
+
+/* The version of the library running, which may be newer than the
+ * header's: EXP_VERSION_NUMBER's form, and "MAJOR.MINOR.PATCH".  While
+ * the major version is 0, each minor version may change the ABI (it is
+ * in the shared library's soname). */
+EXP_EXTERN unsigned exp_version(void);
+EXP_EXTERN const char *exp_version_string(void);
 
 /* ---------------------------------------------------------------- errors */
 

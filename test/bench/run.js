@@ -77,7 +77,7 @@ const EVENT = 'tick';
 // Broadcasts in flight when sending as fast as the server takes them.
 const CONCURRENCY = 8;
 const PAYLOAD = { small: 65, big: 4096 };
-const VERSION = (/EXP_VERSION_STRING "([^"]+)"/.exec(fs.readFileSync(path.join(ROOT, 'include', 'exp.h'), 'utf8')) || [])[1] || '0';
+const VERSION = (/^\s*version : '([^']+)'/m.exec(fs.readFileSync(path.join(ROOT, 'meson.build'), 'utf8')) || [])[1] || '0';
 
 // Every client: kind receiver (together, alone), footprint, or rest.
 const CLIENTS = [

@@ -37,6 +37,15 @@ async function main() {
     if (!pc || !shared || !archive || !installed.some((f) => f.endsWith('/include/expsdk/exp.h')))
       throw new Error('expsdk.pc, libexpsdk.so, libexpsdk.a or include/expsdk/exp.h missing');
 
+    // While 0.x the soname carries the minor version.
+    const [major, minor] = JSON.parse(await run(meson, ['introspect', '--projectinfo', build]))
+      .version.split('.');
+    const soname = `libexpsdk.so.${major === '0' ? `0.${minor}` : major}`;
+    const dynamic = await run('objdump', ['-p', path.join(dest, shared)]);
+    if (!new RegExp(`SONAME\\s+${soname.replace(/\./g, '\\.')}\n`).test(dynamic))
+      throw new Error(`soname is not ${soname}`);
+    console.log(`soname ${soname}`);
+
     // The prefix moved under DESTDIR (libuv's and cJSON's, redefined too,
     // are in the compiler's default paths anyway).
     const prefix = path.join(dest, JSON.parse(
