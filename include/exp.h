@@ -188,7 +188,9 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(MAX_BODY_BYTES, "max_body_bytes", INT)         /* 32 MiB */               \
   XX(EIO_VERSION, "eio_version", INT)               /* 0: 4 then 3 */          \
   XX(RECONNECT_MIN_MS, "reconnect_min_ms", INT)     /* 1000 */                 \
-  XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT)     /* 20000 */
+  XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT)     /* 20000 */                \
+  XX(HOSTS, "hosts", STR)                           /* host alone */           \
+  XX(HOSTS_RETRY_MS, "hosts_retry_ms", INT)         /* 60000 */
 
 typedef enum exp_option {
 #define EXP_XX_(name, key, type) EXP_OPT_##name,
@@ -196,6 +198,20 @@ typedef enum exp_option {
 #undef EXP_XX_
       EXP_OPT_COUNT_
 } exp_option;
+
+/* Several server nodes of one network (EXP_OPT_HOSTS): origins separated by
+ * commas or spaces, e.g. "https://a.example,https://b.example", at most
+ * 16, instead of EXP_OPT_HOST (setting both is EXP_EOPTIONS).  The login,
+ * the token refreshes, REST calls and the socket use the first; when an
+ * origin cannot be reached (no HTTP answer: refused, reset, timed out),
+ * the next connection goes to the next origin in order, wrapping around:
+ * the login and the socket after their usual backoff, a GET, PUT or DELETE
+ * at once (each once per origin), any other call fails with its error and
+ * the next one goes on.  EXP_OPT_HOSTS_RETRY_MS after leaving the first
+ * origin, new connections try it again; a socket connected elsewhere stays
+ * there until it drops or its token is renewed.  The auth payload's
+ * api.host and network.host are not used then: the list names the nodes.
+ * An HTTP error status (a 5xx too) is an answer, not a reason to move. */
 
 /* Options are set before exp_start; the value is copied.  NULL or ""
  * clears a string option.  EXP_EOPTIONS for an unknown option or the wrong

@@ -5,7 +5,7 @@
 #include "common.h"
 #include "resource.h"
 #include "waiter.h"
-#include "sdk.h"
+#include "session.h"
 #include "url.h"
 
 int exp_content_children(exp_resource *content, const cJSON *query,
@@ -42,7 +42,7 @@ static char *signed_url(exp_sdk *sdk, const char *prefix, const char *path,
   const cJSON *auth = exp_auth(sdk);
   const char *host, *rt;
   char *rt_enc, *url;
-  size_t host_len, n;
+  size_t host_len, n, host_index;
 
   if (auth == NULL) {
     exp_resource_fail(sdk, EXP_ERUNTIME, "the SDK has not logged in");
@@ -54,10 +54,8 @@ static char *signed_url(exp_sdk *sdk, const char *prefix, const char *path,
                       "the auth payload has no restrictedToken");
     return NULL;
   }
-  /* The host REST calls go to (rest.c's choice). */
-  host = exp_auth_api_host(sdk->auth);
-  if (host == NULL)
-    host = exp_options_host(&sdk->opt);
+  /* The origin REST calls go to now. */
+  host = exp_sdk_api_origin(sdk, &host_index);
   host_len = strlen(host);
   while (host_len > 0 && host[host_len - 1] == '/')
     host_len--;

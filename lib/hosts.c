@@ -86,22 +86,43 @@ void exp_hosts_free(exp_hosts *h) {
 }
 
 const char *exp_hosts_pick(exp_hosts *h, uint64_t now, const char *payload_host,
-                           size_t *index) {
+                           int probe, size_t *index) {
   if (h->count == 1) {
     *index = 0;
     return payload_host != NULL ? payload_host : h->list[0];
   }
-  if (h->current != 0 && now - h->left_first >= h->retry_first_ms)
-    h->current = 0;
-  *index = h->current;
-  return h->list[h->current];
+  if (probe && h->current != 0 && now - h->left_first >= h->retry_first_ms) {
+    h->probing = 1;
+    *index = 0;
+  } else {
+    *index = h->current;
+  }
+  return h->list[*index];
 }
 
 int exp_hosts_failed(exp_hosts *h, size_t index, uint64_t now) {
-  if (h->count < 2 || index != h->current)
+  if (h->count < 2)
+    return 0;
+  if (index == 0 && h->current != 0) {
+    /* A probe failed: wait again (a call sent before the move does not
+     * count). */
+    if (h->probing)
+      h->left_first = now;
+    h->probing = 0;
+    return 0;
+  }
+  if (index != h->current)
     return 0;
   if (h->current == 0)
     h->left_first = now;
   h->current = (h->current + 1) % h->count;
+  return 1;
+}
+
+int exp_hosts_reached(exp_hosts *h, size_t index) {
+  if (index != 0 || h->current == 0)
+    return 0;
+  h->current = 0;
+  h->probing = 0;
   return 1;
 }

@@ -48,6 +48,7 @@ struct exp_network {
   int switched;  /* the version changed since the last connect */
   unsigned attempt;
   unsigned gen; /* exp_auth_gen of the session's token */
+  size_t host;  /* the session's origin (hosts.h) */
   uint64_t min_ms, max_ms, connect_timeout_ms;
   size_t max_message;
   exp_conn *conn; /* the session: conn, ws and eio live together */
@@ -229,7 +230,8 @@ static void start_session(exp_network *n) {
   n->phase = OPENING;
   n->rejected = 0;
   n->gen = exp_auth_gen(sdk->auth);
-  r = exp_url_parse(exp_sdk_network_host(sdk), &u, msg, sizeof(msg));
+  r = exp_url_parse(exp_sdk_network_origin(sdk, &n->host), &u, msg,
+                    sizeof(msg));
   if (r != 0) {
     snprintf(n->where, sizeof(n->where), "the network host");
     lose(n, EXP_LOG_WARN, 0, "%s", msg);
@@ -317,6 +319,7 @@ static void on_connect(void *ud, int err, const char *msg) {
   exp_network *n = ud;
   int r;
   if (err != 0) {
+    exp_sdk_host_failed(n->sdk, n->host, EXP_ENETWORK, msg);
     lose(n, EXP_LOG_WARN, 0, "%s", msg);
     return;
   }
@@ -331,9 +334,12 @@ static void on_end(void *ud, int err, const char *msg) {
   int r = exp_ws_eof(n->ws);
   if (r == EXP_EAPI)
     refused(n);
-  else if (err != 0)
+  else if (err != 0) {
+    /* Cut while opening: that origin does not serve us now. */
+    if (n->phase == OPENING)
+      exp_sdk_host_failed(n->sdk, n->host, EXP_ENETWORK, msg);
     lose(n, EXP_LOG_WARN, 0, "%s", msg);
-  else
+  } else
     lose(n, EXP_LOG_WARN, 0, "%s",
          r == EXP_WS_CLOSED ? "the websocket closed" : exp_ws_message(n->ws));
 }
@@ -400,6 +406,7 @@ static void connected(exp_network *n) {
   n->phase = CONNECTED;
   n->attempt = 0;
   n->switched = 0;
+  exp_sdk_host_reached(sdk, n->host);
   exp_logf(&sdk->log, EXP_LOG_INFO, "socket connected to %s (Engine.IO %d)",
            n->where, n->version);
   if (n->ev.on_connected != NULL) {
@@ -458,6 +465,9 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   if (exp_eio_tick(&n->eio, uv_now(n->sdk->loop), &out) != 0) {
+    /* No open or no pong in time: the origin stopped answering. */
+    exp_sdk_host_failed(n->sdk, n->host, EXP_ETIMEOUT,
+                        exp_eio_message(&n->eio));
     lose(n, EXP_LOG_WARN, 0, "%s", exp_eio_message(&n->eio));
     return;
   }

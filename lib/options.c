@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "hosts.h"
 #include "url.h"
 
 typedef enum kind { STR, INT } kind;
@@ -25,6 +26,7 @@ void exp_options_init(exp_options *o) {
   o->num[EXP_OPT_MAX_BODY_BYTES] = 32 * 1024 * 1024;
   o->num[EXP_OPT_RECONNECT_MIN_MS] = 1000;
   o->num[EXP_OPT_RECONNECT_MAX_MS] = 20000;
+  o->num[EXP_OPT_HOSTS_RETRY_MS] = 60000;
 }
 
 void exp_options_free(exp_options *o) {
@@ -97,6 +99,16 @@ static int check_host(const exp_options *o, char *msg, size_t msg_size) {
 
   if (o->str[EXP_OPT_HOST] != NULL && o->str[EXP_OPT_HOST][0] == '\0')
     return bad(msg, msg_size, EXP_OPT_HOST, "empty");
+  if (o->str[EXP_OPT_HOSTS] != NULL) {
+    exp_hosts hs;
+    if (o->str[EXP_OPT_HOST] != NULL)
+      return bad(msg, msg_size, EXP_OPT_HOSTS,
+                 "set either host or hosts, not both");
+    r = exp_hosts_init(&hs, NULL, o->str[EXP_OPT_HOSTS], 0, msg, msg_size);
+    if (r == 0)
+      exp_hosts_free(&hs);
+    return r;
+  }
   r = exp_url_parse(h, &u, why, sizeof(why));
   if (r == EXP_ENOMEM)
     return r;
@@ -148,6 +160,10 @@ static int check_numbers(const exp_options *o, char *msg, size_t msg_size) {
       o->num[EXP_OPT_RECONNECT_MAX_MS] > 86400000)
     return bad(msg, msg_size, EXP_OPT_RECONNECT_MAX_MS,
                "must be between reconnect_min_ms and 86400000");
+  if (o->num[EXP_OPT_HOSTS_RETRY_MS] <= 0 ||
+      o->num[EXP_OPT_HOSTS_RETRY_MS] > 86400000)
+    return bad(msg, msg_size, EXP_OPT_HOSTS_RETRY_MS,
+               "must be between 1 and 86400000");
   return 0;
 }
 

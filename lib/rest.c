@@ -15,6 +15,7 @@ typedef struct rest_cache {
   int made;          /* the fields hold a payload's */
   unsigned gen;      /* exp_auth_gen of that payload */
   exp_url api;       /* the API host */
+  size_t host;       /* the origin's index (hosts.h) */
   size_t prefix_len; /* of api.target without its trailing '/': a path
                         the host puts before every call's */
   char *bearer;      /* "Authorization: Bearer <token>" */
@@ -44,8 +45,10 @@ typedef struct call {
   exp_json_cb cb;
   void *ud;
   exp_http_req *req;
-  unsigned gen; /* of the token it was sent with */
-  int retried;  /* sent again after a 401 already */
+  unsigned gen;   /* of the token it was sent with */
+  int retried;    /* sent again after a 401 already */
+  size_t host;    /* the origin it was sent to */
+  unsigned tries; /* origins it could not reach */
 } call;
 
 static void free_call(call *c) {
@@ -71,6 +74,11 @@ static void fail(call *c, int code, int http_status, const char *api_code,
                  const char *msg) {
   exp_sdk_error(c->sdk, code, http_status, api_code, "%s", msg);
   finish(c, code, NULL);
+}
+
+static int idempotent(const char *m) {
+  return strcmp(m, "GET") == 0 || strcmp(m, "PUT") == 0 ||
+         strcmp(m, "DELETE") == 0;
 }
 
 static const char *method_name(const char *m) {
@@ -114,20 +122,18 @@ static void free_cache(rest_cache *k) {
  * parse the host nor build and check the Authorization line each time.
  * The token is checked here once: it comes from the server, and a byte
  * that would break the request's framing is the server's fault. */
-static int make_cache(rest *rs) {
+static int make_cache(rest *rs, const char *host, size_t index) {
   static const char prefix[] = "Authorization: Bearer ";
   exp_sdk *sdk = rs->sdk;
   rest_cache *k = &rs->cache;
-  const char *host = exp_auth_api_host(sdk->auth);
   const char *token = exp_auth_token(sdk->auth);
   size_t n;
   char msg[200];
   int r;
 
   free_cache(k);
-  /* The host option was checked by exp_start: only the server's can fail. */
-  if (host == NULL)
-    host = exp_options_host(&sdk->opt);
+  /* The host options were checked by exp_start: only the server's can
+   * fail. */
   r = exp_url_parse(host, &k->api, msg, sizeof(msg));
   if (r == EXP_ENOMEM)
     return exp_sdk_error(sdk, r, 0, NULL, "out of memory");
@@ -157,6 +163,7 @@ static int make_cache(rest *rs) {
                          "the server's token has bytes a header cannot carry");
   }
   k->gen = exp_auth_gen(sdk->auth);
+  k->host = index;
   k->made = 1;
   return 0;
 }
@@ -169,10 +176,12 @@ static int send_call(call *c) {
   const char *trusted[4] = {NULL, "Accept: application/json", NULL, NULL};
   exp_http_request req = {0};
   char *joined = NULL;
+  size_t host;
+  const char *origin = exp_sdk_api_origin(sdk, &host);
   int r;
 
-  if ((!k->made || k->gen != exp_auth_gen(sdk->auth)) &&
-      (r = make_cache(c->rest)) != 0)
+  if ((!k->made || k->gen != exp_auth_gen(sdk->auth) || k->host != host) &&
+      (r = make_cache(c->rest, origin, host)) != 0)
     return r;
   req.target = c->target;
   if (k->prefix_len > 0) {
@@ -200,6 +209,7 @@ static int send_call(call *c) {
     return exp_sdk_error(sdk, r, 0, NULL, "could not send the request: %s",
                          exp_strerror(r));
   c->gen = k->gen;
+  c->host = host;
   exp_list_insert_tail(&c->rest->calls, &c->node);
   return 0;
 }
@@ -241,6 +251,12 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
     return;
   }
   if (err != 0) {
+    exp_sdk_host_failed(sdk, c->host, err, msg);
+    /* Not sent anywhere else: a call that may have had effects, and one
+     * that took its whole timeout already. */
+    if (err == EXP_ENETWORK && idempotent(c->method) &&
+        ++c->tries < sdk->hosts.count && send_call(c) == 0)
+      return;
     fail(c, err, 0, NULL, msg != NULL ? msg : exp_strerror(err));
     return;
   }

@@ -345,6 +345,7 @@ void exp_sdk_teardown(exp_sdk *sdk) {
   sdk->http = NULL;
   exp_auth_free(sdk->auth);
   sdk->auth = NULL;
+  exp_hosts_free(&sdk->hosts);
   for (n = sdk->handlers.next; n != &sdk->handlers; n = next) {
     next = n->next;
     exp_free(EXP_CONTAINER_OF(n, exp_handler, node));

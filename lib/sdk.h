@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "common.h"
+#include "hosts.h"
 #include "http_client.h"
 #include "log.h"
 #include "options.h"
@@ -80,6 +81,7 @@ struct exp_sdk {
 
   exp_http *http;
   exp_auth_machine *auth;
+  exp_hosts hosts;       /* the origins and which one is in use */
   uv_timer_t auth_timer; /* refresh and retry */
   uv_timer_t pump_timer; /* deadline of a _wait */
   uv_idle_t later_idle;  /* runs the deferred functions */

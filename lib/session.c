@@ -10,7 +10,34 @@ typedef struct auth_req {
   exp_sdk *sdk;
   unsigned seq;
   int refresh;
+  size_t host;    /* the origin it went to */
+  unsigned tries; /* origins it could not reach before */
+  char *body;     /* the login's, to send it to the next origin (only with
+                     several) */
 } auth_req;
+
+/* The login body has the credentials: wiped before it is freed. */
+static void free_body(char *body) {
+  if (body != NULL) {
+    memset(body, 0, strlen(body));
+    exp_free(body);
+  }
+}
+
+static int send_auth(exp_sdk *sdk, const exp_auth_out *o, unsigned tries,
+                     char *msg, size_t msg_size);
+
+/* Sends the request of ar to the origin now in use, which has not been
+ * tried for it: an origin refusing connections never saw it. */
+static int resend(exp_sdk *sdk, const auth_req *ar) {
+  exp_auth_out o;
+  char msg[128];
+  memset(&o, 0, sizeof(o));
+  o.actions = ar->refresh ? EXP_AUTH_SEND_REFRESH : EXP_AUTH_SEND_LOGIN;
+  o.seq = ar->seq;
+  o.body = ar->body;
+  return send_auth(sdk, &o, ar->tries + 1, msg, sizeof(msg));
+}
 
 /* ------------------------------------------------------------- start */
 
@@ -61,8 +88,21 @@ static void on_auth_answer(int err, const exp_http_response *res,
   size_t len = res != NULL ? res->body_len : 0;
 
   exp_free(ud);
-  if (sdk->state == EXP_SDK_STOPPING)
+  if (sdk->state == EXP_SDK_STOPPING) {
+    free_body(ar.body);
     return;
+  }
+  if (err != 0 && res == NULL) {
+    exp_sdk_host_failed(sdk, ar.host, err, msg);
+    if (err == EXP_ENETWORK && ar.tries + 1 < sdk->hosts.count &&
+        resend(sdk, &ar) == 0) {
+      free_body(ar.body);
+      return;
+    }
+  } else if (res != NULL) {
+    exp_sdk_host_reached(sdk, ar.host);
+  }
+  free_body(ar.body);
   if (ar.refresh)
     exp_auth_on_refresh(sdk->auth, exp_sdk_now(), ar.seq, err, msg, status,
                         body, len, &o);
@@ -72,18 +112,22 @@ static void on_auth_answer(int err, const exp_http_response *res,
   exp_sdk_auth_perform(sdk, &o);
 }
 
-/* Sends the login or refresh o asks for; a negative exp_errno when it could
- * not be sent (msg says why). */
-static int send_auth(exp_sdk *sdk, const exp_auth_out *o, char *msg,
-                     size_t msg_size) {
+/* Sends the login or refresh o asks for, after tries origins could not be
+ * reached for it; a negative exp_errno when it could not be sent (msg says
+ * why). */
+static int send_auth(exp_sdk *sdk, const exp_auth_out *o, unsigned tries,
+                     char *msg, size_t msg_size) {
   int refresh = (o->actions & EXP_AUTH_SEND_REFRESH) != 0;
   const char *token = exp_auth_token(sdk->auth);
-  char *url = join(exp_options_host(&sdk->opt),
-                   refresh ? "/api/auth/token" : "/api/auth/login");
+  size_t host;
+  /* The login goes to the options' origins, never to a payload's. */
+  char *url =
+      join(exp_hosts_pick(&sdk->hosts, uv_now(sdk->loop), NULL, 1, &host),
+           refresh ? "/api/auth/token" : "/api/auth/login");
   char *bearer = NULL;
   const char *headers[4] = {"Accept: application/json", NULL, NULL, NULL};
   exp_http_request req = {0};
-  auth_req *ar = exp_malloc(sizeof(*ar));
+  auth_req *ar = exp_calloc(1, sizeof(*ar));
   int r = EXP_ENOMEM;
 
   snprintf(msg, msg_size, "out of memory");
@@ -106,6 +150,11 @@ static int send_auth(exp_sdk *sdk, const exp_auth_out *o, char *msg,
   ar->sdk = sdk;
   ar->seq = o->seq;
   ar->refresh = refresh;
+  ar->host = host;
+  ar->tries = tries;
+  if (!refresh && sdk->hosts.count > 1 &&
+      (ar->body = exp_strdup(o->body)) == NULL)
+    goto done;
   uv_update_time(sdk->loop);
   r = exp_http_send(sdk->http, &req, on_auth_answer, ar, NULL);
   if (r == 0)
@@ -113,6 +162,8 @@ static int send_auth(exp_sdk *sdk, const exp_auth_out *o, char *msg,
   else
     snprintf(msg, msg_size, "could not send: %s", exp_strerror(r));
 done:
+  if (ar != NULL)
+    free_body(ar->body);
   exp_free(ar);
   exp_free(bearer);
   exp_free(url);
@@ -161,7 +212,7 @@ void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o) {
     uv_timer_start(&sdk->auth_timer, on_auth_timer, o->timer_ms, 0);
   }
   if (a & (EXP_AUTH_SEND_LOGIN | EXP_AUTH_SEND_REFRESH))
-    send_err = send_auth(sdk, o, msg, sizeof(msg));
+    send_err = send_auth(sdk, o, 0, msg, sizeof(msg));
   if (a & EXP_AUTH_WARN)
     exp_logf(&sdk->log, EXP_LOG_WARN, "%s; retrying in %llu s",
              loggable(sdk, o->message),
@@ -222,6 +273,10 @@ int exp_session_open(exp_sdk *sdk) {
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
                          "exp_start: the handle was already started");
   r = exp_options_check(&sdk->opt, &creds, msg, sizeof(msg));
+  if (r == 0)
+    r = exp_hosts_init(
+        &sdk->hosts, exp_options_host(&sdk->opt), sdk->opt.str[EXP_OPT_HOSTS],
+        (uint64_t)sdk->opt.num[EXP_OPT_HOSTS_RETRY_MS], msg, sizeof(msg));
   if (r != 0)
     return exp_sdk_error(sdk, r, 0, NULL, "%s", msg);
   cfg.ca_file = sdk->opt.str[EXP_OPT_CA_FILE];
@@ -233,14 +288,17 @@ int exp_session_open(exp_sdk *sdk) {
    * an unreadable one now, where the option can be named. */
   if (cfg.ca_file != NULL) {
     FILE *f = fopen(cfg.ca_file, "r");
-    if (f == NULL)
+    if (f == NULL) {
+      exp_hosts_free(&sdk->hosts);
       return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL, "ca_file: %s: %s",
                            cfg.ca_file, strerror(errno));
+    }
     fclose(f);
   }
   msg[0] = '\0';
   sdk->http = exp_http_new(sdk->loop, &cfg, msg, sizeof(msg));
   if (sdk->http == NULL) {
+    exp_hosts_free(&sdk->hosts);
     if (msg[0] != '\0' && cfg.ca_file != NULL)
       return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL, "ca_file: %s", msg);
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "exp_start: %s",
@@ -262,7 +320,7 @@ int exp_session_login(exp_sdk *sdk, exp_done_cb cb, void *ud) {
   exp_auth_start(sdk->auth, exp_sdk_now(), &o);
   if (!(o.actions & EXP_AUTH_SEND_LOGIN))
     return exp_sdk_error(sdk, o.status, 0, NULL, "%s", o.message);
-  r = send_auth(sdk, &o, msg, sizeof(msg));
+  r = send_auth(sdk, &o, 0, msg, sizeof(msg));
   if (r != 0)
     return exp_sdk_error(sdk, r, 0, NULL, "login: %s", msg);
   sdk->state = EXP_SDK_STARTED;
@@ -278,6 +336,7 @@ void exp_session_close(exp_sdk *sdk) {
   sdk->auth = NULL;
   exp_http_close(sdk->http);
   sdk->http = NULL;
+  exp_hosts_free(&sdk->hosts);
 }
 
 const cJSON *exp_auth(const exp_sdk *sdk) {
@@ -321,7 +380,26 @@ int exp_sdk_paired(exp_sdk *sdk, const char *uuid, const char *secret) {
   return r;
 }
 
-const char *exp_sdk_network_host(const exp_sdk *sdk) {
+const char *exp_sdk_api_origin(exp_sdk *sdk, size_t *index) {
+  const char *h = sdk->auth != NULL ? exp_auth_api_host(sdk->auth) : NULL;
+  return exp_hosts_pick(&sdk->hosts, uv_now(sdk->loop), h, 0, index);
+}
+
+const char *exp_sdk_network_origin(exp_sdk *sdk, size_t *index) {
   const char *h = sdk->auth != NULL ? exp_auth_network_host(sdk->auth) : NULL;
-  return h != NULL ? h : exp_options_host(&sdk->opt);
+  return exp_hosts_pick(&sdk->hosts, uv_now(sdk->loop), h, 1, index);
+}
+
+void exp_sdk_host_reached(exp_sdk *sdk, size_t index) {
+  if (exp_hosts_reached(&sdk->hosts, index))
+    exp_logf(&sdk->log, EXP_LOG_INFO, "%s answers again: using it",
+             sdk->hosts.list[0]);
+}
+
+void exp_sdk_host_failed(exp_sdk *sdk, size_t index, int err, const char *why) {
+  if ((err == EXP_ENETWORK || err == EXP_ETIMEOUT) &&
+      exp_hosts_failed(&sdk->hosts, index, uv_now(sdk->loop)))
+    exp_logf(&sdk->log, EXP_LOG_INFO, "%s unreachable (%s): using %s next",
+             sdk->hosts.list[index], why != NULL ? why : "no answer",
+             sdk->hosts.list[sdk->hosts.current]);
 }

@@ -36,7 +36,17 @@ void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o);
 void exp_sdk_set_online(exp_sdk *sdk, int online);
 /* Emits EXP_EVENT_PAIRED {uuid, secret} and logs in with them. */
 int exp_sdk_paired(exp_sdk *sdk, const char *uuid, const char *secret);
-/* Where the socket goes: auth.network.host, else the host option. */
-const char *exp_sdk_network_host(const exp_sdk *sdk);
+/* The origin for a new REST (api) or socket (network) connection, and its
+ * index for exp_sdk_host_failed: with one origin the auth payload's
+ * api.host or network.host, else the host option; with several
+ * (EXP_OPT_HOSTS) the one in use (hosts.h). */
+const char *exp_sdk_api_origin(exp_sdk *sdk, size_t *index);
+const char *exp_sdk_network_origin(exp_sdk *sdk, size_t *index);
+/* A connection to origin index got an answer (hosts.h). */
+void exp_sdk_host_reached(exp_sdk *sdk, size_t index);
+/* A connection to origin index got no answer: with err EXP_ENETWORK or
+ * EXP_ETIMEOUT (why: the transport's message) the next connection goes to
+ * the next origin. */
+void exp_sdk_host_failed(exp_sdk *sdk, size_t index, int err, const char *why);
 
 #endif

@@ -16,7 +16,10 @@
  *     answered, or after 20 s.
  *
  * ROLE is user, device or consumer (the seeded fixtures); FLAGS is 0-3
- * (EXP_CHANNEL_*); PAYLOAD and ANSWER are JSON.
+ * (EXP_CHANNEL_*); PAYLOAD and ANSWER are JSON.  A HOST with commas is
+ * EXP_OPT_HOSTS; the environment may set C_PEER_HOSTS_RETRY_MS
+ * (EXP_OPT_HOSTS_RETRY_MS), C_PEER_RECONNECT_MAX_MS, and C_PEER_LOG (any
+ * value: the SDK's log from INFO up on stderr).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,8 +149,17 @@ int main(int argc, char **argv) {
   if (p.sdk == NULL)
     return 1;
   role = argv[2];
-  exp_set_log(p.sdk, EXP_LOG_NONE, NULL, NULL);
-  exp_set_str(p.sdk, EXP_OPT_HOST, argv[1]);
+  exp_set_log(p.sdk, getenv("C_PEER_LOG") != NULL ? EXP_LOG_INFO : EXP_LOG_NONE,
+              NULL, NULL);
+  exp_set_str(p.sdk,
+              strchr(argv[1], ',') != NULL ? EXP_OPT_HOSTS : EXP_OPT_HOST,
+              argv[1]);
+  if (getenv("C_PEER_HOSTS_RETRY_MS") != NULL)
+    exp_set_int(p.sdk, EXP_OPT_HOSTS_RETRY_MS,
+                atoll(getenv("C_PEER_HOSTS_RETRY_MS")));
+  if (getenv("C_PEER_RECONNECT_MAX_MS") != NULL)
+    exp_set_int(p.sdk, EXP_OPT_RECONNECT_MAX_MS,
+                atoll(getenv("C_PEER_RECONNECT_MAX_MS")));
   if (strcmp(role, "user") == 0) {
     exp_set_str(p.sdk, EXP_OPT_USERNAME, "test@goexp.io");
     exp_set_str(p.sdk, EXP_OPT_PASSWORD, "test-Password1");

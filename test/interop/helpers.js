@@ -77,9 +77,9 @@ function deferred() {
 }
 
 // Runs the C peer program (test/interop/c_peer.c) at file with args; next() yields its JSON lines
-// as they come, done() its exit status.
-function cPeer(file, args) {
-  const proc = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+// as they come, done() its exit status; env adds to the environment.
+function cPeer(file, args, env) {
+  const proc = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: Object.assign({}, process.env, env || {}) });
   const queue = [];
   const waiting = [];
   let stderr = '';
@@ -100,6 +100,7 @@ function cPeer(file, args) {
     },
     done: () => within(done, 25000, 'c_peer exit'),
     kill: () => proc.kill('SIGKILL'),
+    stderr: () => stderr,
   };
 }
 

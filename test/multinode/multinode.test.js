@@ -14,7 +14,7 @@ const jwt = require('jsonwebtoken');
 const EXP = require('exp-sdk');
 const { io: ioClient } = require('socket.io-client');
 const { startServer, api, loginUser, channelId, within, deferred, cPeer, DEVICE } = require('../interop/helpers');
-const { startServices, missing } = require('./services');
+const { startServices, missing, freePort } = require('./services');
 
 const PEER = process.env.EXP_BUILD_DIR && path.join(process.env.EXP_BUILD_DIR, 'test', 'c_peer');
 const noServices = missing();
@@ -183,6 +183,80 @@ describe('two server nodes on Redis and PostgreSQL', { skip: noServices, timeout
         assert.equal((await api(b.origin, 'PATCH', `/api/devices/${r.body.uuid}`, { token: user.token, body: { name: 'seen by C' } })).status, 200);
         for (const p of peers) assert.equal((await p.next('C update')).payload.name, 'seen by C');
       } finally { for (const p of peers) p.kill(); }
+    });
+
+    it('a C client fails over to the second origin and comes back to the first (EXP_OPT_HOSTS)', async () => {
+      // Two more nodes with short-lived tokens, so that a renewal opens new connections; the
+      // first origin is down when the client starts.
+      const args = ['--database', services.postgres.url, '--redis', services.redis.url, '--token-ttl', '4', '--verbose'];
+      const y = await startServer(args);
+      const port = await freePort();
+      const xOrigin = `http://127.0.0.1:${port}`;
+      let x;
+      const c = cPeer(PEER, [`${xOrigin},${y.origin}`, 'device', 'listen', 'mn-back', '0', 'ev', '"c"', '1', '100'],
+        { C_PEER_HOSTS_RETRY_MS: '1500', C_PEER_LOG: '1' });
+      try {
+        await c.next('C ready through the second origin', 15000);
+        const sent = (n) => api(y.origin, 'POST', '/api/networks/current/broadcasts?timeout=1500',
+          { token: user.token, body: { name: 'ev', channel: { name: 'mn-back' }, payload: n } });
+        assert.deepEqual((await sent(1)).body, ['c'], c.stderr());
+        assert.match(y.stderr(), /socket connected device test-uuid/);
+        x = await startServer(args.concat(['--port', String(port)]));
+        assert.equal(x.origin, xOrigin);
+        // The next renewal after 1.5 s goes to the first origin again, and the socket with it.
+        await within((async () => {
+          while (!/socket connected device test-uuid/.test(x.stderr())) await new Promise((resolve) => setTimeout(resolve, 100));
+        })(), 20000, 'the socket back on the first origin');
+        let answered = [];
+        await within((async () => {
+          for (let n = 2; !answered.includes('c'); n++) answered = (await sent(n)).body;
+        })(), 15000, 'an answer through the first origin');
+      } finally {
+        c.kill();
+        if (x) await x.stop();
+        await y.stop();
+      }
+    });
+
+    it('when node A dies, node B\'s clients keep working and A\'s C clients fail over to B', async () => {
+      const both = `${a.origin},${b.origin}`;
+      const onA = cPeer(PEER, [both, 'device', 'listen', 'mn-fail', '0', 'ev', '"from A"', '1', '100']);
+      const onB = cPeer(PEER, [b.origin, 'device', 'listen', 'mn-fail', '0', 'ev', '"from B"', '1', '100']);
+      const js = EXP.start(Object.assign({ host: b.origin }, DEVICE));
+      try {
+        await Promise.all([onA.next('C ready on A'), onB.next('C ready on B'), online(js)]);
+        const jsGot = [];
+        const jsListener = await within(js.getChannel('mn-fail').listen('ev', (payload, respond) => { jsGot.push(payload); respond('from js'); }), 5000, 'listen');
+        const send = (origin, n) => api(origin, 'POST', '/api/networks/current/broadcasts?timeout=1000',
+          { token: user.token, body: { name: 'ev', channel: { name: 'mn-fail' }, payload: n } });
+        assert.deepEqual((await send(a.origin, 1)).body.sort(), ['from A', 'from B', 'from js']);
+        assert.equal((await onA.next('C on A')).payload, 1);
+        assert.equal((await onB.next('C on B')).payload, 1);
+
+        a.proc.kill('SIGKILL');
+        await new Promise((resolve) => a.proc.once('exit', resolve));
+        // B's clients did not notice.
+        const r = await send(b.origin, 2);
+        assert.deepEqual(r.body.filter((v) => v !== 'from A').sort(), ['from B', 'from js']);
+        assert.equal((await onB.next('C on B after the kill')).payload, 2);
+        assert.ok(jsGot.includes(2));
+        // A's C listener reconnects to B and answers again.
+        let answered = [];
+        for (let n = 3; !answered.includes('from A'); n++) {
+          answered = (await within(send(b.origin, n), 5000, 'broadcast')).body;
+          assert.ok(n < 40, 'the C listener of A came back through B');
+        }
+        // A C client starting now logs in through B, A being down.
+        const late = cPeer(PEER, [both, 'user', 'broadcast', 'mn-fail', '0', 'ev', '"late"', '1500']);
+        const out = await late.next('C broadcast through B', 20000);
+        assert.ok(out.responses.includes('from js'), JSON.stringify(out));
+        assert.equal(await late.done(), 0);
+        jsListener.cancel();
+      } finally {
+        onA.kill();
+        onB.kill();
+        EXP.stop();
+      }
     });
   });
 });

@@ -55,12 +55,13 @@ static void test_one(void) {
   size_t i = 9;
 
   CHECK_INT(exp_hosts_init(&h, "http://a:1", NULL, 1000, msg, sizeof(msg)), 0);
-  CHECK_STR(exp_hosts_pick(&h, 0, NULL, &i), "http://a:1");
+  CHECK_STR(exp_hosts_pick(&h, 0, NULL, 1, &i), "http://a:1");
   CHECK_INT((int)i, 0);
   /* One origin: the payload's host is used and a failure moves nothing. */
-  CHECK_STR(exp_hosts_pick(&h, 0, "http://p:2", &i), "http://p:2");
+  CHECK_STR(exp_hosts_pick(&h, 0, "http://p:2", 0, &i), "http://p:2");
   CHECK_INT(exp_hosts_failed(&h, 0, 5), 0);
-  CHECK_STR(exp_hosts_pick(&h, 10, NULL, &i), "http://a:1");
+  CHECK_STR(exp_hosts_pick(&h, 10, NULL, 0, &i), "http://a:1");
+  CHECK_INT(exp_hosts_reached(&h, 0), 0);
   exp_hosts_free(&h);
 }
 
@@ -72,26 +73,35 @@ static void test_failover(void) {
                            msg, sizeof(msg)),
             0);
   /* Several origins: the payload's host is ignored. */
-  CHECK_STR(exp_hosts_pick(&h, 0, "http://p:2", &i), "http://a:1");
+  CHECK_STR(exp_hosts_pick(&h, 0, "http://p:2", 0, &i), "http://a:1");
   /* Two connections to a fail: the origin moves on once. */
   j = i;
   CHECK_INT(exp_hosts_failed(&h, i, 100), 1);
   CHECK_INT(exp_hosts_failed(&h, j, 101), 0);
-  CHECK_STR(exp_hosts_pick(&h, 200, NULL, &i), "http://b:2");
+  CHECK_STR(exp_hosts_pick(&h, 200, NULL, 1, &i), "http://b:2");
   CHECK_INT((int)i, 1);
   CHECK_INT(exp_hosts_failed(&h, i, 300), 1);
-  CHECK_STR(exp_hosts_pick(&h, 400, NULL, &i), "http://c:3");
-  /* Back to the first once retry_first_ms passed since leaving it. */
-  CHECK_STR(exp_hosts_pick(&h, 1099, NULL, &i), "http://c:3");
-  CHECK_STR(exp_hosts_pick(&h, 1100, NULL, &i), "http://a:1");
-  /* Still down: on to b, and the wait for the first starts again. */
-  CHECK_INT(exp_hosts_failed(&h, i, 1200), 1);
-  CHECK_STR(exp_hosts_pick(&h, 2199, NULL, &i), "http://b:2");
-  CHECK_INT(exp_hosts_failed(&h, i, 2199), 1);
-  CHECK_INT(exp_hosts_failed(&h, 2, 2199), 1);
-  /* Wrapped around to the first. */
-  CHECK_STR(exp_hosts_pick(&h, 2199, NULL, &i), "http://a:1");
+  CHECK_STR(exp_hosts_pick(&h, 400, NULL, 1, &i), "http://c:3");
+  /* Once retry_first_ms passed since leaving it, probes try the first;
+   * the others stay. */
+  CHECK_STR(exp_hosts_pick(&h, 1099, NULL, 1, &i), "http://c:3");
+  CHECK_STR(exp_hosts_pick(&h, 1100, NULL, 0, &i), "http://c:3");
+  CHECK_STR(exp_hosts_pick(&h, 1100, NULL, 1, &i), "http://a:1");
   CHECK_INT((int)i, 0);
+  /* Still down: the wait starts again, and nothing else moves. */
+  CHECK_INT(exp_hosts_failed(&h, i, 1200), 0);
+  CHECK_STR(exp_hosts_pick(&h, 2199, NULL, 1, &i), "http://c:3");
+  CHECK_STR(exp_hosts_pick(&h, 2200, NULL, 1, &i), "http://a:1");
+  /* Up again: everything goes back. */
+  CHECK_INT(exp_hosts_reached(&h, i), 1);
+  CHECK_INT(exp_hosts_reached(&h, i), 0);
+  CHECK_STR(exp_hosts_pick(&h, 2300, NULL, 0, &i), "http://a:1");
+  /* Wrapping around: a, b and c fail in turn. */
+  CHECK_INT(exp_hosts_failed(&h, 0, 3000), 1);
+  CHECK_INT(exp_hosts_failed(&h, 1, 3000), 1);
+  CHECK_INT(exp_hosts_reached(&h, 2), 0);
+  CHECK_INT(exp_hosts_failed(&h, 2, 3000), 1);
+  CHECK_STR(exp_hosts_pick(&h, 3000, NULL, 0, &i), "http://a:1");
   exp_hosts_free(&h);
 }
 
