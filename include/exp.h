@@ -52,6 +52,8 @@
 extern "C" {
 #endif
 
+/* Marks what the shared library exports: the functions below, nothing
+ * else. */
 #if defined(__GNUC__)
 #define EXP_EXTERN __attribute__((visibility("default")))
 #else
@@ -90,8 +92,9 @@ EXP_EXTERN const char *exp_version_string(void);
   XX(TOOBIG, -13, "response larger than the configured cap")                   \
   XX(PAIRING, -14, "not allowed while the device is pairing")
 
+/* What calls return: EXP_OK or one of the negative codes above. */
 typedef enum exp_errno {
-  EXP_OK = 0,
+  EXP_OK = 0, /* success */
 #define EXP_XX_(name, value, msg) EXP_E##name = (value),
   EXP_ERRNO_MAP(EXP_XX_)
 #undef EXP_XX_
@@ -104,6 +107,8 @@ EXP_EXTERN const char *exp_err_name(int err);
 
 /* ------------------------------------------------------------ allocator */
 
+/* The allocator's functions, with the C library's malloc, realloc, calloc
+ * and free as their model. */
 typedef void *(*exp_malloc_fn)(size_t size);
 typedef void *(*exp_realloc_fn)(void *ptr, size_t size);
 typedef void *(*exp_calloc_fn)(size_t count, size_t size);
@@ -121,6 +126,7 @@ typedef void (*exp_free_fn)(void *ptr);
 EXP_EXTERN int exp_set_allocator(exp_malloc_fn m, exp_realloc_fn r,
                                  exp_calloc_fn c, exp_free_fn f);
 
+/* An SDK handle: one login to one EXP server (exp_new). */
 typedef struct exp_sdk exp_sdk;
 
 /* Detail of the latest failure on an SDK handle: read it after a call
@@ -142,12 +148,13 @@ EXP_EXTERN void exp_clear_error(exp_sdk *sdk);
 
 /* --------------------------------------------------------------- logging */
 
+/* The level of a log line, and the minimum exp_set_log lets through. */
 typedef enum exp_log_level {
-  EXP_LOG_DEBUG,
-  EXP_LOG_INFO,
-  EXP_LOG_WARN,
-  EXP_LOG_ERROR,
-  EXP_LOG_NONE
+  EXP_LOG_DEBUG, /* the SDK's steps, for finding out what happened */
+  EXP_LOG_INFO,  /* login, online, offline */
+  EXP_LOG_WARN,  /* retries and losses the SDK recovers from */
+  EXP_LOG_ERROR, /* failures */
+  EXP_LOG_NONE   /* as the minimum: nothing is logged */
 } exp_log_level;
 
 /* msg has no trailing newline and never contains a token, secret, password
@@ -171,15 +178,16 @@ EXP_EXTERN exp_sdk *exp_new(uv_loop_t *loop);
 EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
 
 /* XX(name, key, type): type STR is set with exp_set_str, INT with
- * exp_set_int. */
+ * exp_set_int.  The comment gives the default, or what the option is when
+ * it has none. */
 #define EXP_OPTION_MAP(XX)                                                     \
-  XX(HOST, "host", STR) /* https://api.goexp.io */                             \
-  XX(USERNAME, "username", STR)                                                \
-  XX(PASSWORD, "password", STR)                                                \
-  XX(ORGANIZATION, "organization", STR)                                        \
-  XX(UUID, "uuid", STR)                                                        \
-  XX(SECRET, "secret", STR)                                                    \
-  XX(API_KEY, "api_key", STR)                                                  \
+  XX(HOST, "host", STR)                     /* https://api.goexp.io */         \
+  XX(USERNAME, "username", STR)             /* a user's login */               \
+  XX(PASSWORD, "password", STR)             /* the user's password */          \
+  XX(ORGANIZATION, "organization", STR)     /* the user's organization */      \
+  XX(UUID, "uuid", STR)                     /* a device's or consumer app's */ \
+  XX(SECRET, "secret", STR)                 /* a device's secret */            \
+  XX(API_KEY, "api_key", STR)               /* a consumer app's API key */     \
   XX(ALLOW_PAIRING, "allow_pairing", INT)   /* 0 */                            \
   XX(ENABLE_NETWORK, "enable_network", INT) /* 1 */                            \
   XX(CA_FILE, "ca_file", STR)               /* system CA bundle */             \
@@ -192,6 +200,7 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(HOSTS, "hosts", STR)                           /* host alone */           \
   XX(HOSTS_RETRY_MS, "hosts_retry_ms", INT)         /* 60000 */
 
+/* EXP_OPT_<name> for each option of the list above. */
 typedef enum exp_option {
 #define EXP_XX_(name, key, type) EXP_OPT_##name,
   EXP_OPTION_MAP(EXP_XX_)
@@ -221,6 +230,7 @@ EXP_EXTERN int exp_set_int(exp_sdk *sdk, exp_option opt, int64_t value);
 
 /* ---------------------------------------------------------- start, stop */
 
+/* Completion of exp_start: status 0 or a negative exp_errno. */
 typedef void (*exp_done_cb)(exp_sdk *sdk, int status, void *ud);
 
 /* Validates the options (EXP_EOPTIONS, with the option named in
@@ -253,6 +263,7 @@ EXP_EXTERN int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms);
  * before the first login.  Lent: valid until the next return to the loop. */
 EXP_EXTERN const cJSON *exp_auth(const exp_sdk *sdk);
 
+/* What exp_on handlers are called for, with data lent to them. */
 typedef enum exp_event {
   EXP_EVENT_ONLINE,  /* the real-time socket connected; data NULL */
   EXP_EVENT_OFFLINE, /* the socket was lost or closed; data NULL */
@@ -262,6 +273,7 @@ typedef enum exp_event {
   EXP_EVENT_PAIRED   /* pairing done; data {uuid, secret} to store */
 } exp_event;
 
+/* A handler registered with exp_on, and its callback. */
 typedef struct exp_handler exp_handler;
 typedef void (*exp_event_cb)(exp_sdk *sdk, exp_event ev, const cJSON *data,
                              void *ud);
@@ -295,11 +307,13 @@ typedef struct exp_call {
  * exp_last_error. */
 typedef void (*exp_json_cb)(exp_sdk *sdk, int status, cJSON *result, void *ud);
 
+/* Makes the call; cb gets the answer. */
 EXP_EXTERN int exp_request(exp_sdk *sdk, const exp_call *call, exp_json_cb cb,
                            void *ud);
 EXP_EXTERN int exp_request_wait(exp_sdk *sdk, const exp_call *call,
                                 cJSON **result);
 
+/* exp_request with the method in the name. */
 EXP_EXTERN int exp_get(exp_sdk *sdk, const char *path, const cJSON *query,
                        exp_json_cb cb, void *ud);
 EXP_EXTERN int exp_get_wait(exp_sdk *sdk, const char *path, const cJSON *query,
@@ -358,6 +372,7 @@ EXP_EXTERN void exp_free(void *p);
  *   the server's.
  */
 
+/* The kinds of resource, and the API path of each. */
 typedef enum exp_kind {
   EXP_DEVICE,     /* /api/devices */
   EXP_THING,      /* /api/things */
@@ -369,6 +384,7 @@ typedef enum exp_kind {
   EXP_ZONE        /* inside a location: exp_location_zones */
 } exp_kind;
 
+/* A resource of any kind, and a set of them a find answered. */
 typedef struct exp_resource exp_resource;
 typedef struct exp_results exp_results;
 
@@ -589,6 +605,8 @@ EXP_EXTERN int exp_data_set_value(exp_resource *data, const cJSON *value);
  *   exp_last_error: the handle is gone).
  */
 
+/* A channel, a listener for one event name on it, and a broadcast a
+ * listener received. */
 typedef struct exp_channel exp_channel;
 typedef struct exp_listener exp_listener;
 typedef struct exp_message exp_message;
