@@ -339,6 +339,10 @@ EXP_EXTERN int exp_delete_wait(exp_sdk *sdk, const char *path,
 /* Frees a string the SDK handed over, with the SDK's allocator. */
 EXP_EXTERN void exp_free(void *p);
 
+/* json as compact JSON text (UTF-8), e.g. for a log line: handed over,
+ * freed with exp_free; "null" for NULL.  NULL only when out of memory. */
+EXP_EXTERN char *exp_json_string(const cJSON *json);
+
 /* ============================================================ resources */
 
 /*
@@ -434,6 +438,20 @@ EXP_EXTERN int exp_resource_delete_wait(exp_resource *res);
 /* Lent: owned by the resource (see above).  For a zone, NULL when its
  * location's document no longer has a zone with its key. */
 EXP_EXTERN cJSON *exp_resource_document(const exp_resource *res);
+/* The value at path in the document: a member's name, or names joined by
+ * dots for nested objects ("location.uuid"; a segment of digits picks an
+ * array element: "zones.0.key").  Lent, like the document; NULL when
+ * absent. */
+EXP_EXTERN cJSON *exp_resource_get(const exp_resource *res, const char *path);
+/* Replaces the value at path (as in exp_resource_get) with value, or adds
+ * it, and the objects missing on the way; saving sends it.  value is
+ * taken over, also on failure: exp_resource_set(res, "name",
+ * cJSON_CreateString("x")).  EXP_ENOMEM for value NULL (what a failed
+ * cJSON_Create* gives); EXP_EOPTIONS for an empty path or segment, or
+ * when the way is blocked (a string where an object is needed, an index
+ * outside the array). */
+EXP_EXTERN int exp_resource_set(exp_resource *res, const char *path,
+                                cJSON *value);
 /* The document's "uuid", "name" and "subtype" strings, NULL when absent
  * (zones and data items have no uuid).  Lent: valid until the document
  * changes. */
@@ -727,6 +745,9 @@ EXP_EXTERN const char *exp_message_name(const exp_message *msg);
 EXP_EXTERN const char *exp_message_channel(const exp_message *msg);
 EXP_EXTERN const char *exp_message_id(const exp_message *msg);
 EXP_EXTERN cJSON *exp_message_payload(const exp_message *msg);
+/* The value at path in the payload, as exp_resource_get; lent like the
+ * payload, NULL when absent. */
+EXP_EXTERN cJSON *exp_message_get(const exp_message *msg, const char *path);
 
 /* Sends payload (NULL: JSON null) as a response to the broadcast; the
  * broadcaster sees it if it arrives within its timeout.  Works after the

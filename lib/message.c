@@ -1,6 +1,7 @@
 /* message.c: received broadcasts, their accessors, and responding. */
 #include "message.h"
 
+#include "json.h"
 #include "sdk.h"
 #include "waiter.h"
 
@@ -67,6 +68,10 @@ const char *exp_message_id(const exp_message *msg) {
 
 cJSON *exp_message_payload(const exp_message *msg) {
   return msg != NULL ? msg->payload : NULL;
+}
+
+cJSON *exp_message_get(const exp_message *msg, const char *path) {
+  return exp_json_path(exp_message_payload(msg), path);
 }
 
 /* ---------------------------------------------------------------- respond */

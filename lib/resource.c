@@ -1,13 +1,14 @@
 /* resource.c: the generic resource, result sets, and the REST operations
  * every kind shares (get, find, create, save, refresh, delete). */
 #include "resource.h"
-#include "waiter.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "common.h"
+#include "json.h"
+#include "waiter.h"
 #include "sdk.h"
 #include "url.h"
 
@@ -188,6 +189,33 @@ int exp_resource_set_name(exp_resource *res, const char *name) {
                              res->key);
   return exp_resource_set_member(res->sdk, doc, "name",
                                  cJSON_CreateString(name));
+}
+
+cJSON *exp_resource_get(const exp_resource *res, const char *path) {
+  return exp_json_path(exp_resource_document(res), path);
+}
+
+int exp_resource_set(exp_resource *res, const char *path, cJSON *value) {
+  cJSON *doc = exp_resource_document(res);
+  int r;
+  if (res == NULL) {
+    cJSON_Delete(value);
+    return EXP_EOPTIONS;
+  }
+  if (doc == NULL) {
+    cJSON_Delete(value);
+    return exp_resource_fail(res->sdk, EXP_ENOTFOUND,
+                             "the location has no zone \"%s\" any more",
+                             res->key);
+  }
+  r = exp_json_set_path(doc, path, value);
+  if (r == EXP_ENOMEM)
+    return exp_resource_fail(res->sdk, r, "out of memory");
+  if (r != 0)
+    return exp_resource_fail(res->sdk, r,
+                             "cannot set \"%.100s\" in the document",
+                             path != NULL ? path : "(null)");
+  return 0;
 }
 
 exp_kind exp_resource_kind(const exp_resource *res) {

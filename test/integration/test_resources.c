@@ -331,6 +331,55 @@ static void test_members(void) {
 
 /* ---------------------------------------------------------------- zones */
 
+/* Fields by dotted path: read, replace without duplicating the key, add
+ * nested, save and read back; a zone's fields are its location's. */
+static void test_fields(void) {
+  exp_resource *thing, *again, *loc;
+  exp_results *zones;
+  cJSON *doc = cJSON_Parse("{\"name\":\"fields\"}");
+  char *text;
+
+  CHECK_INT(exp_create_resource_wait(sdk, EXP_THING, doc, &thing), 0);
+  cJSON_Delete(doc);
+  CHECK_STR(cJSON_GetStringValue(exp_resource_get(thing, "name")), "fields");
+  CHECK(exp_resource_get(thing, "no.such") == NULL);
+  CHECK_INT(exp_resource_set(thing, "name", cJSON_CreateString("renamed")), 0);
+  CHECK_INT(exp_resource_set(thing, "name", cJSON_CreateString("twice")), 0);
+  CHECK_INT(exp_resource_set(thing, "meta.size.w", cJSON_CreateNumber(4)), 0);
+  text = exp_json_string(exp_resource_document(thing));
+  CHECK(strstr(strstr(text, "\"name\"") + 1, "\"name\"") == NULL);
+  exp_free(text);
+  CHECK_INT(exp_resource_set(thing, "name.x", cJSON_CreateTrue()),
+            EXP_EOPTIONS);
+  check_error(EXP_EOPTIONS, 0, NULL, "name.x");
+  CHECK_INT(exp_resource_set(thing, "x", NULL), EXP_ENOMEM);
+  CHECK_INT(exp_resource_set(NULL, "x", cJSON_CreateTrue()), EXP_EOPTIONS);
+  CHECK_INT(exp_resource_save_wait(thing), 0);
+  CHECK_INT(
+      exp_get_resource_wait(sdk, EXP_THING, exp_resource_uuid(thing), &again),
+      0);
+  CHECK_STR(cJSON_GetStringValue(exp_resource_get(again, "name")), "twice");
+  CHECK_INT((int)cJSON_GetNumberValue(exp_resource_get(again, "meta.size.w")),
+            4);
+  CHECK_INT(exp_resource_delete_wait(again), 0);
+  exp_resource_free(again);
+  exp_resource_free(thing);
+
+  CHECK_INT(exp_get_resource_wait(sdk, EXP_LOCATION, "test-location", &loc), 0);
+  CHECK_STR(cJSON_GetStringValue(exp_resource_get(loc, "zones.1.key")),
+            "zone-b");
+  CHECK_INT(exp_location_zones(loc, &zones), 0);
+  CHECK_STR(
+      cJSON_GetStringValue(exp_resource_get(exp_results_at(zones, 0), "key")),
+      "zone-a");
+  CHECK_INT(exp_resource_set(exp_results_at(zones, 0), "note",
+                             cJSON_CreateString("n")),
+            0);
+  CHECK_STR(cJSON_GetStringValue(exp_resource_get(loc, "zones.0.note")), "n");
+  exp_results_free(zones);
+  exp_resource_free(loc);
+}
+
 static void test_zones(void) {
   exp_resource *loc, *za, *zb, *fresh;
   exp_results *zones, *rs;
@@ -862,6 +911,7 @@ int main(int argc, char **argv) {
   RUN(test_server_errors);
   RUN(test_device_links);
   RUN(test_members);
+  RUN(test_fields);
   RUN(test_zones);
   RUN(test_content);
   RUN(test_layout);

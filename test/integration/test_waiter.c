@@ -80,6 +80,10 @@ static void test_wait_zero_takes_what_arrived(void) {
   CHECK_INT(exp_listener_wait(la, 0, &m), 0);
   CHECK(m != NULL);
   CHECK_INT(m != NULL ? payload_n(m) : -1, 7);
+  CHECK_INT((int)cJSON_GetNumberValue(exp_message_get(m, "n")), 7);
+  CHECK(exp_message_get(m, "") == exp_message_payload(m));
+  CHECK(exp_message_get(m, "n.x") == NULL);
+  CHECK(exp_message_get(NULL, "n") == NULL);
   exp_message_free(m);
   CHECK_INT(exp_listener_wait(la, 0, &m), EXP_ETIMEOUT);
   CHECK_INT(exp_last_error(a)->code, EXP_ETIMEOUT);
