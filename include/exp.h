@@ -56,8 +56,10 @@ extern "C" {
  * else. */
 #if defined(__GNUC__)
 #define EXP_EXTERN __attribute__((visibility("default")))
+#define EXP_SENTINEL __attribute__((sentinel))
 #else
 #define EXP_EXTERN
+#define EXP_SENTINEL
 #endif
 
 /* --------------------------------------------------------------- version */
@@ -198,7 +200,8 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(RECONNECT_MIN_MS, "reconnect_min_ms", INT)     /* 1000 */                 \
   XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT)     /* 20000 */                \
   XX(HOSTS, "hosts", STR)                           /* host alone */           \
-  XX(HOSTS_RETRY_MS, "hosts_retry_ms", INT)         /* 60000 */
+  XX(HOSTS_RETRY_MS, "hosts_retry_ms", INT)         /* 60000 */                \
+  XX(AUTH, "auth", STR) /* saved exp_auth_json text */
 
 /* EXP_OPT_<name> for each option of the list above. */
 typedef enum exp_option {
@@ -228,6 +231,15 @@ typedef enum exp_option {
 EXP_EXTERN int exp_set_str(exp_sdk *sdk, exp_option opt, const char *value);
 EXP_EXTERN int exp_set_int(exp_sdk *sdk, exp_option opt, int64_t value);
 
+/* Several options in one call, by key: pairs of strings, then NULL; an
+ * integer option's value is its decimal text.
+ *   exp_set_options(sdk, "host", "http://127.0.0.1:9000", "uuid", uuid,
+ *                   "secret", secret, "enable_network", "0", NULL);
+ * Stops at the first that fails (those before it are set), with the error
+ * of exp_set_str or exp_set_int, or EXP_EOPTIONS for an unknown key or a
+ * value that is not an integer, named in exp_last_error. */
+EXP_EXTERN int exp_set_options(exp_sdk *sdk, ...) EXP_SENTINEL;
+
 /* ---------------------------------------------------------- start, stop */
 
 /* Completion of exp_start: status 0 or a negative exp_errno. */
@@ -235,8 +247,10 @@ typedef void (*exp_done_cb)(exp_sdk *sdk, int status, void *ud);
 
 /* Validates the options (EXP_EOPTIONS, with the option named in
  * exp_last_error; the handle can then be fixed and started again), then
- * logs in.  cb gets 0 once authenticated and, with the network enabled,
- * online; EXP_EAUTH when the credentials are rejected, or the error that
+ * logs in (or, with the auth option, takes the saved payload while it is
+ * valid, see exp_auth_json).  cb gets 0 once authenticated and, with the
+ * network enabled, online (a pairing device: also listening for its
+ * credentials); EXP_EAUTH when the credentials are rejected, or the error that
  * stopped the login (EXP_ENETWORK, EXP_EAPI...).  After a failed start the
  * handle only refuses calls with that error until exp_stop.  Once started,
  * failed token renewals are retried every 60 s.  EXP_ERUNTIME when the
@@ -262,6 +276,13 @@ EXP_EXTERN int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms);
 /* The current auth payload ({token, expiration, identity, ...}), or NULL
  * before the first login.  Lent: valid until the next return to the loop. */
 EXP_EXTERN const cJSON *exp_auth(const exp_sdk *sdk);
+/* The same as JSON text, to store (it holds the token: keep it as secret
+ * as the credentials) and give back as the auth option on the next start,
+ * which then uses it instead of a login while it is valid for the same
+ * credentials and not a pairing one; the credentials are still needed
+ * for the logins after it.  Handed over (exp_free); NULL before the first
+ * login or when out of memory. */
+EXP_EXTERN char *exp_auth_json(const exp_sdk *sdk);
 
 /* What exp_on handlers are called for, with data lent to them. */
 typedef enum exp_event {
@@ -342,6 +363,28 @@ EXP_EXTERN void exp_free(void *p);
 /* json as compact JSON text (UTF-8), e.g. for a log line: handed over,
  * freed with exp_free; "null" for NULL.  NULL only when out of memory. */
 EXP_EXTERN char *exp_json_string(const cJSON *json);
+
+/* -------------------------------------------------------------- pairing */
+
+/* A device started with allow_pairing and without a secret (or with one
+ * the server refuses) logs in as a pairing device, and its exp_start
+ * completes once it listens for the credentials a user will give it.
+ * exp_pairing_code is the code to show (e.g. "ABCDEF"), NULL when the
+ * login is not a pairing one; lent, valid until the next return to the
+ * loop.  The device then gets EXP_EVENT_PAIRED and logs in as the paired
+ * device. */
+EXP_EXTERN const char *exp_pairing_code(const exp_sdk *sdk);
+
+/* Pairs the device showing code (any case, spaces and dashes ignored), as
+ * a user: uuid names the existing device that gets new credentials, NULL
+ * makes a new one.  cb gets the device's document with its new "secret"
+ * (cJSON_Delete).  The server's refusals are EXP_EAPI (403 "auth.user"
+ * when not logged in as a user) and EXP_ENOTFOUND (no device waits with
+ * that code, or no device has that uuid). */
+EXP_EXTERN int exp_pair_device(exp_sdk *sdk, const char *code, const char *uuid,
+                               exp_json_cb cb, void *ud);
+EXP_EXTERN int exp_pair_device_wait(exp_sdk *sdk, const char *code,
+                                    const char *uuid, cJSON **device);
 
 /* ============================================================ resources */
 

@@ -18,6 +18,7 @@ typedef enum state {
 struct exp_auth_machine {
   exp_auth_kind kind;
   char *username, *password, *organization, *uuid, *secret, *api_key;
+  char *saved; /* until the start */
   int allow_pairing;
 
   state st;
@@ -60,9 +61,11 @@ exp_auth_machine *exp_auth_new(const exp_auth_credentials *c) {
   a->uuid = exp_strdup(c->uuid);
   a->secret = exp_strdup(c->secret);
   a->api_key = exp_strdup(c->api_key);
+  a->saved = exp_strdup(c->saved);
   if ((c->username && !a->username) || (c->password && !a->password) ||
       (c->organization && !a->organization) || (c->uuid && !a->uuid) ||
-      (c->secret && !a->secret) || (c->api_key && !a->api_key)) {
+      (c->secret && !a->secret) || (c->api_key && !a->api_key) ||
+      (c->saved && !a->saved)) {
     exp_auth_free(a);
     return NULL;
   }
@@ -78,6 +81,7 @@ void exp_auth_free(exp_auth_machine *a) {
   exp_free(a->uuid);
   exp_free(a->secret);
   exp_free(a->api_key);
+  exp_free(a->saved);
   cJSON_Delete(a->payload);
   exp_free(a->body);
   exp_free(a);
@@ -313,10 +317,54 @@ static void accept_payload(exp_auth_machine *a, int64_t now, cJSON *p,
   release(a, out);
 }
 
+/* 1 when the saved payload p may stand for a login with a's credentials. */
+static int usable(const exp_auth_machine *a, const cJSON *p, int64_t now) {
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "identity");
+  const char *type = obj_str(id, "type");
+  double exp = cJSON_GetObjectItemCaseSensitive(p, "expiration")->valuedouble;
+  static const char *const types[] = {"user", "device", "consumerApp"};
+
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(id, "isPairing")) ||
+      exp <= (double)(now + EXP_AUTH_MIN_REFRESH_MS) || type == NULL ||
+      strcmp(type, types[a->kind]) != 0)
+    return 0;
+  if (a->kind == EXP_AUTH_USER)
+    return obj_str(id, "username") != NULL &&
+           strcmp(obj_str(id, "username"), a->username) == 0 &&
+           strcmp(obj_str(id, "organization"), a->organization) == 0;
+  return a->uuid != NULL && obj_str(id, "uuid") != NULL &&
+         strcmp(obj_str(id, "uuid"), a->uuid) == 0;
+}
+
+int exp_auth_check_saved(const char *text, char *msg, size_t msg_size) {
+  exp_auth_out out;
+  cJSON *p = NULL;
+  if (parse_payload("auth", text, strlen(text), &p, &out) != 0) {
+    snprintf(msg, msg_size, "%s", out.message);
+    return EXP_EOPTIONS;
+  }
+  cJSON_Delete(p);
+  return 0;
+}
+
 void exp_auth_start(exp_auth_machine *a, int64_t now, exp_auth_out *out) {
+  cJSON *p = NULL;
+
   out_init(out);
-  if (a->st == S_IDLE)
+  if (a->st != S_IDLE)
+    return;
+  if (a->saved != NULL &&
+      parse_payload("auth", a->saved, strlen(a->saved), &p, out) == 0 &&
+      usable(a, p, now)) {
+    out_init(out);
+    accept_payload(a, now, p, out);
+  } else {
+    cJSON_Delete(p);
+    out_init(out);
     send_login(a, now, out);
+  }
+  exp_free(a->saved);
+  a->saved = NULL;
 }
 
 void exp_auth_on_login(exp_auth_machine *a, int64_t now, unsigned seq, int err,

@@ -10,6 +10,11 @@
  * the unit of the payload's expiration), so tests drive time.
  *
  * Rules (exp-protocol.md, "Authentication"):
+ * - The start sends a login, unless the credentials carry a saved payload
+ *   that is not a pairing one, names the same identity (the user's
+ *   username and organization, the device's or consumer app's uuid and
+ *   type) and expires more than EXP_AUTH_MIN_REFRESH_MS from now: that
+ *   payload is then taken at once, as if a login had brought it.
  * - After a login or refresh the timer is armed at half the remaining
  *   lifetime (at least EXP_AUTH_MIN_REFRESH_MS); it fires a refresh.  A
  *   token that had expired on arrival is renewed after
@@ -63,6 +68,10 @@ typedef struct exp_auth_credentials {
   const char *secret;                             /* device */
   const char *api_key;                            /* consumer app */
   int allow_pairing;                              /* device */
+  /* An auth payload saved from an earlier run (JSON text), or NULL: the
+   * start uses it instead of a login while it is valid for these
+   * credentials. */
+  const char *saved;
 } exp_auth_credentials;
 
 /* Action bits, in the order the layer performs them. */
@@ -94,6 +103,10 @@ typedef struct exp_auth_machine exp_auth_machine;
 
 /* NULL when out of memory. */
 exp_auth_machine *exp_auth_new(const exp_auth_credentials *creds);
+
+/* 0 when text has the shape of an auth payload, else EXP_EOPTIONS with
+ * msg saying what is wrong. */
+int exp_auth_check_saved(const char *text, char *msg, size_t msg_size);
 void exp_auth_free(exp_auth_machine *a);
 
 /* Inputs.  Every input resets out first.  An answer is the transport error

@@ -1,6 +1,7 @@
 /* options.c: option storage and the checks exp_start runs. */
 #include "options.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "common.h"
@@ -79,6 +80,31 @@ int exp_options_set_int(exp_options *o, int opt, int64_t value, char *msg,
     return r;
   o->num[opt] = value;
   return 0;
+}
+
+int exp_options_set_key(exp_options *o, const char *key, const char *value,
+                        char *msg, size_t msg_size) {
+  char *end;
+  long long v;
+  int opt;
+
+  for (opt = 0; opt < EXP_OPT_COUNT_; opt++)
+    if (strcmp(table[opt].key, key) == 0)
+      break;
+  if (opt == EXP_OPT_COUNT_) {
+    snprintf(msg, msg_size, "unknown option \"%.64s\"", key);
+    return EXP_EOPTIONS;
+  }
+  if (table[opt].type == STR)
+    return exp_options_set_str(o, opt, value, msg, msg_size);
+  errno = 0;
+  v = value != NULL ? strtoll(value, &end, 10) : 0;
+  if (value == NULL || value[0] == '\0' || *end != '\0' || errno != 0) {
+    snprintf(msg, msg_size, "%s: \"%.64s\" is not an integer", key,
+             value != NULL ? value : "(null)");
+    return EXP_EOPTIONS;
+  }
+  return exp_options_set_int(o, opt, v, msg, msg_size);
 }
 
 const char *exp_options_host(const exp_options *o) {
@@ -184,6 +210,9 @@ int exp_options_check(const exp_options *o, exp_auth_credentials *c, char *msg,
   c->secret = o->str[EXP_OPT_SECRET];
   c->api_key = o->str[EXP_OPT_API_KEY];
   c->allow_pairing = (int)o->num[EXP_OPT_ALLOW_PAIRING];
+  c->saved = o->str[EXP_OPT_AUTH];
+  if (c->saved != NULL && exp_auth_check_saved(c->saved, msg, msg_size) != 0)
+    return EXP_EOPTIONS;
 
   /* The kind is inferred in this order, as the Python SDK does. */
   if (SET(EXP_OPT_USERNAME) || SET(EXP_OPT_PASSWORD) ||

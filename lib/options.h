@@ -28,6 +28,12 @@ int exp_options_set_str(exp_options *o, int opt, const char *value, char *msg,
 int exp_options_set_int(exp_options *o, int opt, int64_t value, char *msg,
                         size_t msg_size);
 
+/* The option named key (EXP_OPTION_MAP's middle column); an integer's
+ * value is its decimal text.  Errors as above, and EXP_EOPTIONS for an
+ * unknown key or a value that is not an integer. */
+int exp_options_set_key(exp_options *o, const char *key, const char *value,
+                        char *msg, size_t msg_size);
+
 /* The host option without trailing slashes, or the default. */
 const char *exp_options_host(const exp_options *o);
 

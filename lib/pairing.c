@@ -5,12 +5,14 @@
 #include "channel_id.h"
 #include "listener.h"
 #include "session.h"
+#include "waiter.h"
 
 /* The pairing layer of a handle. */
 typedef struct pairing {
   exp_sdk *sdk;
   exp_listener *listener; /* for the credentials, once listening */
   int listening;          /* its listen is on the way */
+  int holding;            /* it holds the start (exp_sdk_hold_start) */
 } pairing;
 
 static void pairing_auth(void *self, const cJSON *payload);
@@ -65,6 +67,14 @@ static void on_credentials(exp_sdk *sdk, exp_listener *l, exp_message *msg,
   }
 }
 
+/* A listen on its way holds the start: done (or failed), it lets go. */
+static void release_start(pairing *pg) {
+  if (pg->holding && !pg->listening) {
+    pg->holding = 0;
+    exp_sdk_release_start(pg->sdk);
+  }
+}
+
 static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
   pairing *pg = ud;
   char *id;
@@ -74,6 +84,7 @@ static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
     if (status != EXP_ECANCELLED)
       exp_logf(&sdk->log, EXP_LOG_ERROR,
                "pairing: cannot listen for credentials: %s", sdk->err.message);
+    release_start(pg);
     return;
   }
   /* The login may have changed while the listen was on its way. */
@@ -86,6 +97,7 @@ static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
       pairing_auth(pg, exp_auth(sdk));
   }
   exp_free(id);
+  release_start(pg);
 }
 
 /* After every new auth payload: starts or ends the listener. */
@@ -118,6 +130,11 @@ static void pairing_auth(void *self, const cJSON *payload) {
              "pairing: cannot listen for credentials: %s", sdk->err.message);
   else
     pg->listening = 1;
+  /* The start completes once the code shown can be used. */
+  if (r == 0 && sdk->start_pending && !pg->holding) {
+    pg->holding = 1;
+    exp_sdk_hold_start(sdk);
+  }
 }
 
 /* The channels stop first (they attached later): a listen on the way has
@@ -138,4 +155,45 @@ int exp_pairing_attach(exp_sdk *sdk) {
     return EXP_ERUNTIME;
   }
   return 0;
+}
+
+/* ----------------------------------------------------------- helpers */
+
+const char *exp_pairing_code(const exp_sdk *sdk) {
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(exp_auth(sdk), "identity");
+  if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(id, "isPairing")))
+    return NULL;
+  return cJSON_GetStringValue(
+      cJSON_GetObjectItemCaseSensitive(id, "pairingCode"));
+}
+
+int exp_pair_device(exp_sdk *sdk, const char *code, const char *uuid,
+                    exp_json_cb cb, void *ud) {
+  cJSON *body;
+  int r;
+
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
+  if (code == NULL || code[0] == '\0')
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
+                         "exp_pair_device needs the pairing code");
+  body = cJSON_CreateObject();
+  if (body == NULL ||
+      cJSON_AddStringToObject(body, "pairingCode", code) == NULL ||
+      (uuid != NULL && uuid[0] != '\0' &&
+       cJSON_AddStringToObject(body, "uuid", uuid) == NULL)) {
+    cJSON_Delete(body);
+    return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+  }
+  r = exp_post(sdk, "/api/devices/pair", NULL, body, cb, ud);
+  cJSON_Delete(body);
+  return r;
+}
+
+int exp_pair_device_wait(exp_sdk *sdk, const char *code, const char *uuid,
+                         cJSON **device) {
+  exp_waiter w;
+  if (exp_wait_begin(&w, sdk) == 0)
+    exp_wait_run(&w, exp_pair_device(sdk, code, uuid, exp_wait_json_cb, &w));
+  return exp_wait_json(&w, device);
 }

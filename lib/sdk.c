@@ -127,6 +127,25 @@ int exp_set_int(exp_sdk *sdk, exp_option opt, int64_t value) {
   return r == 0 ? 0 : exp_sdk_error(sdk, r, 0, NULL, "%s", msg);
 }
 
+int exp_set_options(exp_sdk *sdk, ...) {
+  const char *key;
+  char msg[200];
+  va_list ap;
+  int r = 0;
+
+  if (sdk == NULL)
+    return EXP_EOPTIONS;
+  if (sdk->state != EXP_SDK_NEW)
+    return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL,
+                         "options are set before exp_start");
+  va_start(ap, sdk);
+  while (r == 0 && (key = va_arg(ap, const char *)) != NULL)
+    r = exp_options_set_key(&sdk->opt, key, va_arg(ap, const char *), msg,
+                            sizeof(msg));
+  va_end(ap);
+  return r == 0 ? 0 : exp_sdk_error(sdk, r, 0, NULL, "%s", msg);
+}
+
 void exp_set_log(exp_sdk *sdk, exp_log_level min, exp_log_cb cb, void *ud) {
   if (sdk == NULL)
     return;

@@ -91,6 +91,7 @@ struct exp_sdk {
   void *start_ud;
   int start_pending; /* exp_start's callback is owed */
   int authed;        /* the first login succeeded */
+  int start_holds;   /* layers holding the start (exp_sdk_hold_start) */
   int online;
 
   struct {

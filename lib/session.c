@@ -64,6 +64,23 @@ static void complete_start(exp_sdk *sdk, int status, const exp_auth_out *why) {
   }
 }
 
+/* Completes the start once logged in, online when a layer gates it, and
+ * no layer holds it. */
+static void start_if_ready(exp_sdk *sdk) {
+  if (sdk->authed && sdk->start_holds == 0 &&
+      (sdk->online || !exp_sdk_start_gated(sdk)))
+    complete_start(sdk, 0, NULL);
+}
+
+void exp_sdk_hold_start(exp_sdk *sdk) {
+  sdk->start_holds++;
+}
+
+void exp_sdk_release_start(exp_sdk *sdk) {
+  if (--sdk->start_holds == 0 && sdk->state == EXP_SDK_STARTED)
+    start_if_ready(sdk);
+}
+
 /* "host" + "/path", whatever trailing slashes host has. */
 static char *join(const char *host, const char *path) {
   size_t h = strlen(host), p = strlen(path);
@@ -235,8 +252,10 @@ void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o) {
   }
   if (a & EXP_AUTH_START_DONE) {
     sdk->authed = o->status == 0;
-    if (o->status != 0 || !exp_sdk_start_gated(sdk) || sdk->online)
-      complete_start(sdk, o->status, o->status != 0 ? o : NULL);
+    if (o->status != 0)
+      complete_start(sdk, o->status, o);
+    else
+      start_if_ready(sdk);
     if (sdk->state == EXP_SDK_STOPPING)
       return;
   }
@@ -312,17 +331,36 @@ int exp_session_open(exp_sdk *sdk) {
   return 0;
 }
 
+static void perform_later(exp_sdk *sdk, int status, void *arg) {
+  if (status == 0)
+    exp_sdk_auth_perform(sdk, arg);
+  exp_free(arg);
+}
+
 int exp_session_login(exp_sdk *sdk, exp_done_cb cb, void *ud) {
   exp_auth_out o;
   char msg[128];
   int r;
 
   exp_auth_start(sdk->auth, exp_sdk_now(), &o);
-  if (!(o.actions & EXP_AUTH_SEND_LOGIN))
+  if (o.actions & EXP_AUTH_START_DONE) {
+    /* A saved payload stood for the login: what it asks for is done from
+     * the loop, since exp_start may not call back before it returns. */
+    exp_auth_out *later = exp_malloc(sizeof(*later));
+    if (later == NULL)
+      return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
+    *later = o;
+    sdk->state = EXP_SDK_STARTED;
+    if ((r = exp_sdk_defer(sdk, perform_later, later)) != 0) {
+      sdk->state = EXP_SDK_NEW;
+      exp_free(later);
+      return r;
+    }
+  } else if (!(o.actions & EXP_AUTH_SEND_LOGIN)) {
     return exp_sdk_error(sdk, o.status, 0, NULL, "%s", o.message);
-  r = send_auth(sdk, &o, 0, msg, sizeof(msg));
-  if (r != 0)
+  } else if ((r = send_auth(sdk, &o, 0, msg, sizeof(msg))) != 0) {
     return exp_sdk_error(sdk, r, 0, NULL, "login: %s", msg);
+  }
   sdk->state = EXP_SDK_STARTED;
   sdk->start_cb = cb;
   sdk->start_ud = ud;
@@ -339,6 +377,11 @@ void exp_session_close(exp_sdk *sdk) {
   exp_hosts_free(&sdk->hosts);
 }
 
+char *exp_auth_json(const exp_sdk *sdk) {
+  const cJSON *p = exp_auth(sdk);
+  return p != NULL ? cJSON_PrintUnformatted(p) : NULL;
+}
+
 const cJSON *exp_auth(const exp_sdk *sdk) {
   return sdk != NULL && sdk->auth != NULL ? exp_auth_payload(sdk->auth) : NULL;
 }
@@ -352,8 +395,8 @@ void exp_sdk_set_online(exp_sdk *sdk, int online) {
   sdk->online = online;
   exp_logf(&sdk->log, EXP_LOG_INFO, "%s", online ? "online" : "offline");
   exp_sdk_emit(sdk, online ? EXP_EVENT_ONLINE : EXP_EVENT_OFFLINE, NULL);
-  if (online && sdk->authed && sdk->state == EXP_SDK_STARTED)
-    complete_start(sdk, 0, NULL);
+  if (online && sdk->state == EXP_SDK_STARTED)
+    start_if_ready(sdk);
 }
 
 int exp_sdk_paired(exp_sdk *sdk, const char *uuid, const char *secret) {

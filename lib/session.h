@@ -34,6 +34,11 @@ void exp_session_close(exp_sdk *sdk);
 void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o);
 
 void exp_sdk_set_online(exp_sdk *sdk, int online);
+/* A layer that must finish something before the start completes (pairing:
+ * its listen for the credentials) holds the start, and releases it once
+ * that is done or failed. */
+void exp_sdk_hold_start(exp_sdk *sdk);
+void exp_sdk_release_start(exp_sdk *sdk);
 /* Emits EXP_EVENT_PAIRED {uuid, secret} and logs in with them. */
 int exp_sdk_paired(exp_sdk *sdk, const char *uuid, const char *secret);
 /* The origin for a new REST (api) or socket (network) connection, and its

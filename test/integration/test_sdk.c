@@ -602,6 +602,125 @@ static void test_pairing(void) {
   finish(sdk, &loop);
 }
 
+/* The pairing helpers: the device's start completes once it can receive
+ * its credentials (no moment to wait for), the user pairs it by its code,
+ * and it logs in as the paired device. */
+static void test_pair_device(void) {
+  uv_loop_t loop;
+  exp_sdk *user, *device;
+  counter paired = {0};
+  cJSON *doc = NULL;
+  char code[16];
+
+  uv_loop_init(&loop);
+  user = make(&loop, srv.origin, USER);
+  CHECK_INT(exp_start_wait(user, 10000), 0);
+  device = make(&loop, srv.origin, PAIRING);
+  CHECK_INT(exp_set_int(device, EXP_OPT_ENABLE_NETWORK, 1), 0);
+  exp_on(device, EXP_EVENT_PAIRED, on_event, &paired);
+  CHECK(exp_pairing_code(device) == NULL);
+  CHECK_INT(exp_start_wait(device, 10000), 0);
+  CHECK(exp_pairing_code(device) != NULL);
+  snprintf(code, sizeof(code), "%.3s-%s", exp_pairing_code(device),
+           exp_pairing_code(device) + 3);
+  CHECK(exp_pairing_code(user) == NULL);
+
+  CHECK_INT(exp_pair_device_wait(user, "NOCODE", NULL, &doc), EXP_ENOTFOUND);
+  CHECK(doc == NULL);
+  CHECK_INT(exp_pair_device_wait(user, NULL, NULL, &doc), EXP_EOPTIONS);
+  CHECK_INT(exp_pair_device_wait(device, code, NULL, &doc), EXP_EPAIRING);
+  CHECK_INT(exp_pair_device_wait(user, code, NULL, &doc), 0);
+  while (paired.n == 0 || exp_pairing_code(device) != NULL)
+    CHECK_INT(exp_sleep(device, 20), 0);
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(paired.result, "uuid")),
+            cJSON_GetStringValue(cJSON_GetObjectItem(doc, "uuid")));
+  CHECK_STR(identity_str(device, "uuid"),
+            cJSON_GetStringValue(cJSON_GetObjectItem(doc, "uuid")));
+  CHECK_INT(exp_get_wait(device, "/api/devices", NULL, NULL), 0);
+  cJSON_Delete(doc);
+  cJSON_Delete(paired.result);
+  exp_stop(device);
+  finish(user, &loop);
+}
+
+/* Options in one call, by key. */
+static void test_set_options(void) {
+  exp_sdk *sdk = exp_new(NULL);
+
+  CHECK_INT(exp_set_options(sdk, "host", srv.origin, "uuid", "test-uuid",
+                            "secret", "test-secret", "enable_network", "0",
+                            "request_timeout_ms", "5000", NULL),
+            0);
+  CHECK_INT(
+      exp_set_options(sdk, "uuid", "x", "timeout", "1", "secret", "y", NULL),
+      EXP_EOPTIONS);
+  CHECK_STR(exp_last_error(sdk)->message, "unknown option \"timeout\"");
+  CHECK_INT(
+      exp_set_options(sdk, "uuid", "test-uuid", "tls_verify", "yes", NULL),
+      EXP_EOPTIONS);
+  CHECK_INT(exp_set_options(sdk, NULL), 0);
+  CHECK_INT(exp_set_options(NULL, "uuid", "x", NULL), EXP_EOPTIONS);
+  CHECK_INT(exp_start_wait(sdk, 10000), 0);
+  CHECK_STR(identity_str(sdk, "uuid"), "test-uuid");
+  CHECK_INT(exp_set_options(sdk, "uuid", "x", NULL), EXP_ERUNTIME);
+  exp_stop(sdk);
+}
+
+/* Starts a device handle with a saved payload (NULL: none); the token it
+ * got, copied to token. */
+static int start_saved(const char *saved, const char *uuid, char *token) {
+  exp_sdk *sdk = make(NULL, srv.origin, DEVICE);
+  const cJSON *t;
+  int r;
+  if (uuid != NULL)
+    exp_set_str(sdk, EXP_OPT_UUID, uuid);
+  exp_set_str(sdk, EXP_OPT_AUTH, saved);
+  r = exp_start_wait(sdk, 10000);
+  t = cJSON_GetObjectItem(exp_auth(sdk), "token");
+  snprintf(token, 1024, "%s", cJSON_IsString(t) ? t->valuestring : "");
+  if (r == 0)
+    r = exp_get_wait(sdk, "/api/devices/test-uuid", NULL, NULL);
+  exp_stop(sdk);
+  return r;
+}
+
+/* A device that restarts uses its saved payload while it is valid (the
+ * same token: no login), and logs in when it is not. */
+static void test_saved_auth(void) {
+  static char token[1024], other[1024];
+  exp_sdk *sdk = make(NULL, srv.origin, DEVICE);
+  cJSON *p;
+  char *saved, *text;
+
+  CHECK(exp_auth_json(sdk) == NULL);
+  CHECK(exp_auth_json(NULL) == NULL);
+  CHECK_INT(exp_start_wait(sdk, 10000), 0);
+  saved = exp_auth_json(sdk);
+  CHECK(saved != NULL);
+  exp_stop(sdk);
+  p = cJSON_Parse(saved);
+  snprintf(other, sizeof(other), "%s",
+           cJSON_GetStringValue(cJSON_GetObjectItem(p, "token")));
+
+  CHECK_INT(start_saved(saved, NULL, token), 0);
+  CHECK_STR(token, other);
+  /* Expired, or another device's: a login, a new token. */
+  cJSON_ReplaceItemInObject(p, "expiration", cJSON_CreateNumber(1000));
+  text = exp_json_string(p);
+  CHECK_INT(start_saved(text, NULL, token), 0);
+  CHECK(strcmp(token, other) != 0);
+  exp_free(text);
+  CHECK_INT(start_saved(saved, "test-device-2", token), EXP_EAUTH);
+  CHECK(token[0] == '\0');
+  /* Not an auth payload: the start refuses it, naming the option. */
+  CHECK_INT(start_saved("{\"token\": 5}", NULL, token), EXP_EOPTIONS);
+  /* Revoked meanwhile: the first call's 401 renews it by itself. */
+  CHECK_INT(refserver_post(&srv, "/_test/revoke"), 200);
+  CHECK_INT(start_saved(saved, NULL, token), 0);
+  cJSON_Delete(p);
+  exp_free(saved);
+}
+
 static void try_blocking(exp_sdk *sdk) {
   cJSON *res = NULL;
   CHECK_INT(exp_get_wait(sdk, "/api/devices", NULL, &res), EXP_EDEADLOCK);
@@ -1034,6 +1153,9 @@ int main(int argc, char **argv) {
   RUN(test_api_errors);
   RUN(test_last_error);
   RUN(test_pairing);
+  RUN(test_pair_device);
+  RUN(test_set_options);
+  RUN(test_saved_auth);
   RUN(test_deadlock);
   RUN(test_app_loop);
   RUN(test_defer);

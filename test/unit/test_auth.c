@@ -320,6 +320,56 @@ static void test_401_storm_bounded(void) {
   exp_auth_free(a);
 }
 
+/* A saved payload stands for the first login while it is valid for the
+ * same identity; otherwise the start logs in. */
+static void test_saved_payload(void) {
+  exp_auth_credentials c = device;
+  char saved[512];
+  struct {
+    int64_t exp;
+    int pairing;
+    const char *uuid;
+    int used;
+  } cases[] = {{T0 + HOUR, 0, "dev", 1},
+               {T0 + 500, 0, "dev", 0}, /* about to expire */
+               {T0 + HOUR, 1, "dev", 0},
+               {T0 + HOUR, 0, "other", 0}};
+
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(cases); i++) {
+    exp_auth_machine *a;
+    exp_auth_out o;
+    char *uuid;
+    snprintf(saved, sizeof(saved), "%s",
+             payload(cases[i].exp, cases[i].pairing));
+    uuid = strstr(saved, "\"uuid\":\"dev\"");
+    if (strcmp(cases[i].uuid, "dev") != 0)
+      memcpy(uuid, "\"uuid\":\"oth\"", 12);
+    c.saved = saved;
+    a = exp_auth_new(&c);
+    exp_auth_start(a, T0, &o);
+    if (cases[i].used) {
+      CHECK_INT(o.actions, EXP_AUTH_ARM_TIMER | EXP_AUTH_EMIT_UPDATE |
+                               EXP_AUTH_START_DONE);
+      CHECK_INT(o.status, 0);
+      CHECK_STR(exp_auth_token(a), "tok1700003600000");
+      CHECK_INT(exp_auth_acquire(a), EXP_AUTH_GO);
+    } else {
+      CHECK_INT(o.actions, EXP_AUTH_SEND_LOGIN);
+      CHECK(exp_auth_token(a) == NULL);
+    }
+    exp_auth_free(a);
+  }
+  c = user;
+  c.saved = payload(T0 + HOUR, 0); /* a device's */
+  {
+    exp_auth_machine *a = exp_auth_new(&c);
+    exp_auth_out o;
+    exp_auth_start(a, T0, &o);
+    CHECK_INT(o.actions, EXP_AUTH_SEND_LOGIN);
+    exp_auth_free(a);
+  }
+}
+
 static void test_pairing(void) {
   exp_auth_credentials c = {
       .kind = EXP_AUTH_DEVICE, .uuid = "dev", .allow_pairing = 1};
@@ -499,6 +549,7 @@ int main(void) {
   RUN(test_login_error_fails_start);
   RUN(test_many_401_one_refresh);
   RUN(test_401_storm_bounded);
+  RUN(test_saved_payload);
   RUN(test_pairing);
   RUN(test_consumer_app_body);
   RUN(test_malformed_payloads);

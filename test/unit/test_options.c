@@ -53,6 +53,54 @@ static void test_set(void) {
   exp_options_free(&o);
 }
 
+/* By key, as exp_set_options passes them: integers as decimal text. */
+static void test_set_key(void) {
+  exp_options o;
+  exp_auth_credentials c;
+  char m[200];
+
+  exp_options_init(&o);
+  CHECK_INT(exp_options_set_key(&o, "host", "http://h:1/", m, sizeof(m)), 0);
+  CHECK_STR(exp_options_host(&o), "http://h:1");
+  CHECK_INT(exp_options_set_key(&o, "enable_network", "0", m, sizeof(m)), 0);
+  CHECK_INT(o.num[EXP_OPT_ENABLE_NETWORK], 0);
+  CHECK_INT(exp_options_set_key(&o, "request_timeout_ms", "-5", m, sizeof(m)),
+            0);
+  CHECK_INT(o.num[EXP_OPT_REQUEST_TIMEOUT_MS], -5);
+  CHECK_INT(exp_options_set_key(&o, "request_timeout_ms", "5s", m, sizeof(m)),
+            EXP_EOPTIONS);
+  CHECK_STR(m, "request_timeout_ms: \"5s\" is not an integer");
+  CHECK_INT(exp_options_set_key(&o, "request_timeout_ms", "", m, sizeof(m)),
+            EXP_EOPTIONS);
+  CHECK_INT(exp_options_set_key(&o, "request_timeout_ms",
+                                "99999999999999999999", m, sizeof(m)),
+            EXP_EOPTIONS);
+  CHECK_INT(exp_options_set_key(&o, "tls_verify", NULL, m, sizeof(m)),
+            EXP_EOPTIONS);
+  CHECK_INT(exp_options_set_key(&o, "timeout", "1", m, sizeof(m)),
+            EXP_EOPTIONS);
+  CHECK_STR(m, "unknown option \"timeout\"");
+  CHECK_INT(o.num[EXP_OPT_REQUEST_TIMEOUT_MS], -5);
+  /* A saved auth payload is checked for its shape at the start. */
+  o.num[EXP_OPT_REQUEST_TIMEOUT_MS] = 1000;
+  CHECK_INT(exp_options_set_key(&o, "uuid", "u", m, sizeof(m)), 0);
+  CHECK_INT(exp_options_set_key(&o, "secret", "s", m, sizeof(m)), 0);
+  CHECK_INT(exp_options_set_key(&o, "auth", "{\"token\":1}", m, sizeof(m)), 0);
+  CHECK_INT(exp_options_check(&o, &c, m, sizeof(m)), EXP_EOPTIONS);
+  CHECK_STR(m, "auth: bad auth payload: no token");
+  CHECK_INT(exp_options_set_key(&o, "auth", "not json", m, sizeof(m)), 0);
+  CHECK_INT(exp_options_check(&o, &c, m, sizeof(m)), EXP_EOPTIONS);
+  CHECK_STR(m, "auth: bad auth payload: not a JSON object");
+  CHECK_INT(exp_options_set_key(&o, "auth",
+                                "{\"token\":\"t\",\"expiration\":1,"
+                                "\"identity\":{\"organization\":\"o\"}}",
+                                m, sizeof(m)),
+            0);
+  CHECK_INT(exp_options_check(&o, &c, m, sizeof(m)), 0);
+  CHECK(c.saved != NULL);
+  exp_options_free(&o);
+}
+
 static void test_credentials(void) {
   exp_options o;
   exp_auth_credentials c;
@@ -166,6 +214,7 @@ static void test_values(void) {
 
 int main(void) {
   RUN(test_set);
+  RUN(test_set_key);
   RUN(test_credentials);
   RUN(test_values);
   return t_done();
