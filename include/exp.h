@@ -364,6 +364,12 @@ EXP_EXTERN void exp_free(void *p);
  * freed with exp_free; "null" for NULL.  NULL only when out of memory. */
 EXP_EXTERN char *exp_json_string(const cJSON *json);
 
+/* The value at path in json: a member's name, or names joined by dots for
+ * nested objects ("location.uuid"), a segment of digits picking an array
+ * element ("results.0.name"); "" is json itself.  Lent from json; NULL
+ * when absent. */
+EXP_EXTERN cJSON *exp_json_get(const cJSON *json, const char *path);
+
 /* -------------------------------------------------------------- pairing */
 
 /* A device started with allow_pairing and without a secret (or with one
@@ -481,10 +487,8 @@ EXP_EXTERN int exp_resource_delete_wait(exp_resource *res);
 /* Lent: owned by the resource (see above).  For a zone, NULL when its
  * location's document no longer has a zone with its key. */
 EXP_EXTERN cJSON *exp_resource_document(const exp_resource *res);
-/* The value at path in the document: a member's name, or names joined by
- * dots for nested objects ("location.uuid"; a segment of digits picks an
- * array element: "zones.0.key").  Lent, like the document; NULL when
- * absent. */
+/* The value at path in the document, as exp_json_get ("location.uuid",
+ * "zones.0.key").  Lent, like the document; NULL when absent. */
 EXP_EXTERN cJSON *exp_resource_get(const exp_resource *res, const char *path);
 /* Replaces the value at path (as in exp_resource_get) with value, or adds
  * it, and the objects missing on the way; saving sends it.  value is

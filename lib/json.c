@@ -116,6 +116,10 @@ refuse:
   return EXP_EOPTIONS;
 }
 
+cJSON *exp_json_get(const cJSON *json, const char *path) {
+  return exp_json_path(json, path);
+}
+
 char *exp_json_string(const cJSON *json) {
   /* cJSON allocates with the SDK's allocator (exp_set_allocator). */
   return json != NULL ? cJSON_PrintUnformatted(json) : exp_strdup("null");

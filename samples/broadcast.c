@@ -53,9 +53,9 @@ int main(int argc, char **argv) {
   printf("\"%s\" on channel \"%s\": %d response(s)\n", event, name,
          cJSON_GetArraySize(responses));
   cJSON_ArrayForEach(r, responses) {
-    char *s = cJSON_PrintUnformatted(r);
+    char *s = exp_json_string(r);
     printf("  %s\n", s != NULL ? s : "?");
-    free(s);
+    exp_free(s);
   }
   cJSON_Delete(responses);
   cJSON_Delete(payload);

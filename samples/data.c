@@ -20,10 +20,10 @@ static int fail(exp_sdk *sdk, const char *what) {
 }
 
 static void print_value(const char *label, exp_resource *item) {
-  char *text = cJSON_PrintUnformatted(exp_data_value(item));
+  char *text = exp_json_string(exp_data_value(item));
   printf("%s %s/%s = %s\n", label, exp_data_group(item), exp_data_key(item),
          text != NULL ? text : "?");
-  cJSON_free(text);
+  exp_free(text);
 }
 
 int main(void) {

@@ -70,12 +70,12 @@ int main(void) {
     return fail(sdk, "get device");
   }
   exp_resource_set_name(again, "Lobby screen (left)");
-  cJSON_AddNumberToObject(exp_resource_document(again), "volume", 30);
+  /* Replaces the field, or adds it: never a duplicate key. */
+  exp_resource_set(again, "volume", cJSON_CreateNumber(30));
   rc = exp_resource_save_wait(again);
   if (rc == 0)
     printf("saved: %s, volume %g\n", exp_resource_name(again),
-           cJSON_GetNumberValue(
-               cJSON_GetObjectItem(exp_resource_document(again), "volume")));
+           cJSON_GetNumberValue(exp_resource_get(again, "volume")));
   exp_resource_free(again);
   if (rc != 0) {
     exp_resource_free(device);

@@ -43,8 +43,7 @@ int main(void) {
   cJSON_AddStringToObject(search, "searchValue", env("EXP_SEARCH", "19713"));
   for (size_t i = 0; rc == 0 && i < exp_results_count(feeds); i++) {
     exp_resource *feed = exp_results_at(feeds, i);
-    const char *type = cJSON_GetStringValue(
-        cJSON_GetObjectItem(exp_resource_document(feed), "dataType"));
+    const char *type = cJSON_GetStringValue(exp_resource_get(feed, "dataType"));
     int dynamic = type != NULL && strcmp(type, "dynamic") == 0;
     cJSON *data;
     char *text;

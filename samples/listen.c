@@ -59,10 +59,10 @@ int main(int argc, char **argv) {
       fprintf(stderr, "wait: %s\n", exp_strerror(rc));
       break;
     }
-    payload = cJSON_PrintUnformatted(exp_message_payload(msg));
+    payload = exp_json_string(exp_message_payload(msg));
     printf("%s: %s\n", exp_message_name(msg), payload != NULL ? payload : "?");
     fflush(stdout);
-    free(payload);
+    exp_free(payload);
     exp_message_free(msg);
     got++;
   }

@@ -2,6 +2,9 @@
  * pairing.c: start a device that has no credentials yet, show its pairing
  * code, and wait (two minutes) for a user to pair it; then print the
  * credentials it should store and start with next time.
+ *
+ *   pairing            the device
+ *   pairing CODE       a user pairing the device that shows CODE
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +27,39 @@ static void on_paired(exp_sdk *sdk, exp_event ev, const cJSON *data, void *ud) {
   *(int *)ud = 1;
 }
 
-int main(void) {
+/* The user's side: pairs the device showing code, as a new device. */
+static int pair(exp_sdk *sdk, const char *code) {
+  cJSON *device = NULL;
+  int rc;
+
+  exp_set_str(sdk, EXP_OPT_USERNAME, env("EXP_USERNAME", "test@goexp.io"));
+  exp_set_str(sdk, EXP_OPT_PASSWORD, env("EXP_PASSWORD", "test-Password1"));
+  exp_set_str(sdk, EXP_OPT_ORGANIZATION, env("EXP_ORGANIZATION", "scala"));
+  exp_set_int(sdk, EXP_OPT_ENABLE_NETWORK, 0);
+  rc = exp_start_wait(sdk, 10000);
+  if (rc == 0)
+    rc = exp_pair_device_wait(sdk, code, NULL, &device);
+  if (rc == 0)
+    printf("paired %s as device %s\n", code,
+           cJSON_GetStringValue(exp_json_get(device, "uuid")));
+  else
+    fprintf(stderr, "pairing %s: %s\n", code, exp_last_error(sdk)->message);
+  cJSON_Delete(device);
+  exp_stop(sdk);
+  return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
   exp_sdk *sdk = exp_new(NULL);
   const char *code;
   int paired = 0, rc;
 
   if (sdk == NULL)
     return 1;
+  if (argc > 1) {
+    exp_set_str(sdk, EXP_OPT_HOST, env("EXP_HOST", "http://127.0.0.1:9000"));
+    return pair(sdk, argv[1]);
+  }
   exp_set_str(sdk, EXP_OPT_HOST, env("EXP_HOST", "http://127.0.0.1:9000"));
   exp_set_int(sdk, EXP_OPT_ALLOW_PAIRING, 1);
   exp_on(sdk, EXP_EVENT_PAIRED, on_paired, &paired);
@@ -41,8 +70,9 @@ int main(void) {
     exp_stop(sdk);
     return 1;
   }
-  code = cJSON_GetStringValue(cJSON_GetObjectItem(
-      cJSON_GetObjectItem(exp_auth(sdk), "identity"), "pairingCode"));
+  /* The start completed once the device listens for its credentials: the
+   * code works from now on. */
+  code = exp_pairing_code(sdk);
   if (code == NULL || strlen(code) != 6) {
     fprintf(stderr, "the server gave no pairing code\n");
     exp_stop(sdk);

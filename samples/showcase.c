@@ -24,8 +24,7 @@ static int fail(exp_sdk *sdk, const char *what, int rc) {
 static void on_hello(exp_sdk *sdk, exp_listener *l, exp_message *msg,
                      void *ud) {
   cJSON *answer = cJSON_CreateObject();
-  const char *text = cJSON_GetStringValue(
-      cJSON_GetObjectItem(exp_message_payload(msg), "text"));
+  const char *text = cJSON_GetStringValue(exp_message_get(msg, "text"));
   (void)sdk;
   (void)l;
   (void)ud;
@@ -37,41 +36,28 @@ static void on_hello(exp_sdk *sdk, exp_listener *l, exp_message *msg,
   exp_message_free(msg);
 }
 
-typedef struct listening {
-  int done;
-  int status;
-  exp_listener *l;
-} listening;
-
-static void on_listening(exp_sdk *sdk, int status, exp_listener *l, void *ud) {
-  listening *w = ud;
-  (void)sdk;
-  w->done = 1;
-  w->status = status;
-  w->l = l;
-}
-
 int main(void) {
   exp_sdk *sdk = exp_new(NULL);
+  const char *host = env("EXP_HOST", "http://127.0.0.1:9000");
+  const char *user = env("EXP_USERNAME", "test@goexp.io");
+  const char *password = env("EXP_PASSWORD", "test-Password1");
+  const char *org = env("EXP_ORGANIZATION", "scala");
   exp_channel *ch;
-  listening w = {0, 0, NULL};
+  exp_listener *l = NULL;
   cJSON *devices = NULL, *query, *hello, *responses = NULL;
-  const cJSON *total, *first;
+  const char *first;
   char *text;
   int rc;
 
   if (sdk == NULL)
     return 1;
-  exp_set_str(sdk, EXP_OPT_HOST, env("EXP_HOST", "http://127.0.0.1:9000"));
-  exp_set_str(sdk, EXP_OPT_USERNAME, env("EXP_USERNAME", "test@goexp.io"));
-  exp_set_str(sdk, EXP_OPT_PASSWORD, env("EXP_PASSWORD", "test-Password1"));
-  exp_set_str(sdk, EXP_OPT_ORGANIZATION, env("EXP_ORGANIZATION", "scala"));
+  exp_set_options(sdk, "host", host, "username", user, "password", password,
+                  "organization", org, NULL);
 
   if ((rc = exp_start_wait(sdk, 10000)) != 0)
     return fail(sdk, "Logging in", rc);
-  printf("1. Logged in to %s as %s; the real-time socket is online.\n",
-         env("EXP_HOST", "http://127.0.0.1:9000"),
-         env("EXP_USERNAME", "test@goexp.io"));
+  printf("1. Logged in to %s as %s; the real-time socket is online.\n", host,
+         user);
 
   query = cJSON_CreateObject();
   cJSON_AddStringToObject(query, "sort", "name");
@@ -79,25 +65,18 @@ int main(void) {
   cJSON_Delete(query);
   if (rc != 0)
     return fail(sdk, "The REST call", rc);
-  total = cJSON_GetObjectItem(devices, "total");
-  first = cJSON_GetArrayItem(cJSON_GetObjectItem(devices, "results"), 0);
+  first = cJSON_GetStringValue(exp_json_get(devices, "results.0.name"));
   printf("2. REST call GET /api/devices: the organization has %d devices, "
          "the first is \"%s\".\n",
-         cJSON_IsNumber(total) ? total->valueint : 0,
-         first != NULL
-             ? cJSON_GetStringValue(cJSON_GetObjectItem(first, "name"))
-             : "(none)");
+         (int)cJSON_GetNumberValue(exp_json_get(devices, "total")),
+         first != NULL ? first : "(none)");
   cJSON_Delete(devices);
 
   /* A callback-style listener answers while the broadcast below waits. */
   ch = exp_get_channel(sdk, "showcase", 0);
   if (ch == NULL)
     return fail(sdk, "Getting the channel", exp_last_error(sdk)->code);
-  rc = exp_listen(ch, "hello", NULL, on_hello, NULL, on_listening, &w);
-  while (rc == 0 && !w.done) /* the server acknowledges the subscription */
-    rc = exp_sleep(sdk, 10);
-  if (rc == 0)
-    rc = w.status;
+  rc = exp_listen_wait(ch, "hello", NULL, on_hello, NULL, &l);
   if (rc != 0) {
     exp_channel_free(ch);
     return fail(sdk, "Listening", rc);
@@ -109,17 +88,17 @@ int main(void) {
   rc = exp_broadcast_wait(ch, "hello", hello, 1000, &responses);
   cJSON_Delete(hello);
   if (rc != 0) {
-    exp_listener_cancel(w.l);
+    exp_listener_cancel(l);
     exp_channel_free(ch);
     return fail(sdk, "Broadcasting", rc);
   }
-  text = cJSON_PrintUnformatted(responses);
+  text = exp_json_string(responses);
   printf("5. The broadcast collected %d response(s) in 1 second: %s\n",
          cJSON_GetArraySize(responses), text != NULL ? text : "?");
-  free(text);
+  exp_free(text);
   cJSON_Delete(responses);
 
-  exp_listener_cancel(w.l);
+  exp_listener_cancel(l);
   exp_channel_free(ch);
   exp_stop(sdk);
   printf("6. Stopped the SDK.\n");

@@ -13,14 +13,14 @@ static const char *env(const char *name, const char *fallback) {
 
 int main(void) {
   exp_sdk *sdk = exp_new(NULL);
-  const cJSON *id;
+  const char *host = env("EXP_HOST", "http://127.0.0.1:9000");
+  const char *uuid = env("EXP_UUID", "test-uuid");
+  const char *secret = env("EXP_SECRET", "test-secret");
   int rc;
 
   if (sdk == NULL)
     return 1;
-  exp_set_str(sdk, EXP_OPT_HOST, env("EXP_HOST", "http://127.0.0.1:9000"));
-  exp_set_str(sdk, EXP_OPT_UUID, env("EXP_UUID", "test-uuid"));
-  exp_set_str(sdk, EXP_OPT_SECRET, env("EXP_SECRET", "test-secret"));
+  exp_set_options(sdk, "host", host, "uuid", uuid, "secret", secret, NULL);
   rc = exp_start_wait(sdk, 10000);
   if (rc != 0) {
     fprintf(stderr, "start: %s: %s\n", exp_strerror(rc),
@@ -28,10 +28,10 @@ int main(void) {
     exp_stop(sdk);
     return 1;
   }
-  id = cJSON_GetObjectItem(exp_auth(sdk), "identity");
   printf("logged in as device %s in organization %s\n",
-         cJSON_GetStringValue(cJSON_GetObjectItem(id, "uuid")),
-         cJSON_GetStringValue(cJSON_GetObjectItem(id, "organization")));
+         cJSON_GetStringValue(exp_json_get(exp_auth(sdk), "identity.uuid")),
+         cJSON_GetStringValue(
+             exp_json_get(exp_auth(sdk), "identity.organization")));
   exp_stop(sdk);
   return 0;
 }

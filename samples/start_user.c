@@ -13,15 +13,16 @@ static const char *env(const char *name, const char *fallback) {
 
 int main(void) {
   exp_sdk *sdk = exp_new(NULL);
-  const cJSON *id;
+  const char *host = env("EXP_HOST", "http://127.0.0.1:9000");
+  const char *user = env("EXP_USERNAME", "test@goexp.io");
+  const char *password = env("EXP_PASSWORD", "test-Password1");
+  const char *org = env("EXP_ORGANIZATION", "scala");
   int rc;
 
   if (sdk == NULL)
     return 1;
-  exp_set_str(sdk, EXP_OPT_HOST, env("EXP_HOST", "http://127.0.0.1:9000"));
-  exp_set_str(sdk, EXP_OPT_USERNAME, env("EXP_USERNAME", "test@goexp.io"));
-  exp_set_str(sdk, EXP_OPT_PASSWORD, env("EXP_PASSWORD", "test-Password1"));
-  exp_set_str(sdk, EXP_OPT_ORGANIZATION, env("EXP_ORGANIZATION", "scala"));
+  exp_set_options(sdk, "host", host, "username", user, "password", password,
+                  "organization", org, NULL);
   rc = exp_start_wait(sdk, 10000);
   if (rc != 0) {
     fprintf(stderr, "start: %s: %s\n", exp_strerror(rc),
@@ -29,10 +30,10 @@ int main(void) {
     exp_stop(sdk);
     return 1;
   }
-  id = cJSON_GetObjectItem(exp_auth(sdk), "identity");
   printf("logged in as %s in organization %s\n",
-         cJSON_GetStringValue(cJSON_GetObjectItem(id, "username")),
-         cJSON_GetStringValue(cJSON_GetObjectItem(id, "organization")));
+         cJSON_GetStringValue(exp_json_get(exp_auth(sdk), "identity.username")),
+         cJSON_GetStringValue(
+             exp_json_get(exp_auth(sdk), "identity.organization")));
   exp_stop(sdk);
   return 0;
 }

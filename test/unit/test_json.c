@@ -20,6 +20,8 @@ static void test_get(void) {
   cJSON *d = doc();
 
   CHECK(exp_json_path(d, "") == d);
+  CHECK(exp_json_get(d, "location.zones.0") ==
+        exp_json_path(d, "location.zones.0"));
   CHECK_STR(str(exp_json_path(d, "name")), "n");
   CHECK_STR(str(exp_json_path(d, "location.uuid")), "l1");
   CHECK_STR(str(exp_json_path(d, "location.zones.1.key")), "z1");
