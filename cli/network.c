@@ -177,8 +177,7 @@ int cmd_pairing(const cli_args *a) {
   sdk = cli_connect(a, NULL, CLI_PAIRING_ON, &status);
   if (sdk == NULL)
     return status;
-  code = cJSON_GetStringValue(cJSON_GetObjectItem(
-      cJSON_GetObjectItem(exp_auth(sdk), "identity"), "pairingCode"));
+  code = exp_pairing_code(sdk);
   line = cJSON_CreateObject();
   if (code == NULL) {
     fprintf(stderr, "exp pairing: the server gave no pairing code\n");

@@ -15,7 +15,7 @@ int cmd_login(const cli_args *a) {
   sdk = cli_connect(a, NULL, CLI_REST, &status);
   if (sdk == NULL)
     return status;
-  status = cli_print(a, cJSON_GetObjectItem(exp_auth(sdk), "identity"));
+  status = cli_print(a, exp_json_get(exp_auth(sdk), "identity"));
   exp_stop(sdk);
   return status;
 }
@@ -71,41 +71,25 @@ int cmd_rest(const cli_args *a) {
 }
 
 int cmd_pair(const cli_args *a) {
-  cJSON *body, *device = NULL;
-  char code[32];
-  size_t n = 0;
+  cJSON *device = NULL;
   exp_sdk *sdk;
   int status, rc;
 
   if (a->npos < 1 || a->npos > 2)
     return cli_usage(a, a->npos < 1 ? "CODE is missing" : "too many arguments");
-  for (const char *p = a->pos[0]; *p != '\0' && n < sizeof(code) - 1; p++)
-    if (*p != '-' && !isspace((unsigned char)*p))
-      code[n++] = (char)toupper((unsigned char)*p);
-  code[n] = '\0';
-  if (n == 0)
-    return cli_usage(a, "CODE is empty");
-  body = cJSON_CreateObject();
-  if (body == NULL ||
-      cJSON_AddStringToObject(body, "pairingCode", code) == NULL ||
-      (a->npos == 2 &&
-       cJSON_AddStringToObject(body, "uuid", a->pos[1]) == NULL)) {
-    cJSON_Delete(body);
-    return cli_usage(a, "out of memory");
-  }
   sdk = cli_connect(a, NULL, CLI_REST, &status);
-  if (sdk != NULL) {
-    rc = exp_post_wait(sdk, "/api/devices/pair", NULL, body, &device);
-    if (rc != 0) {
-      status = cli_fail(sdk, "pair", rc);
-    } else {
-      /* The secret is the device's alone. */
-      cJSON_DeleteItemFromObject(device, "secret");
-      status = cli_print(a, device);
-    }
-    exp_stop(sdk);
+  if (sdk == NULL)
+    return status;
+  rc = exp_pair_device_wait(sdk, a->pos[0], a->npos == 2 ? a->pos[1] : NULL,
+                            &device);
+  if (rc != 0) {
+    status = cli_fail(sdk, "pair", rc);
+  } else {
+    /* The secret is the device's alone. */
+    cJSON_DeleteItemFromObject(device, "secret");
+    status = cli_print(a, device);
   }
   cJSON_Delete(device);
-  cJSON_Delete(body);
+  exp_stop(sdk);
   return status;
 }
