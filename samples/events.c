@@ -1,6 +1,10 @@
 /*
  * events.c: print the SDK's events (online, offline, auth updates, fatal
- * errors) for 30 seconds, as a device.
+ * errors) for a while, as a device.
+ *
+ *   events [seconds]
+ *
+ * Default: 30 seconds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +41,8 @@ static void on_event(exp_sdk *sdk, exp_event ev, const cJSON *data, void *ud) {
   fflush(stdout);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  long seconds = argc > 1 ? strtol(argv[1], NULL, 10) : 30;
   exp_sdk *sdk = exp_new(NULL);
   int rc;
 
@@ -52,7 +57,7 @@ int main(void) {
   exp_on(sdk, EXP_EVENT_ERROR, on_event, NULL);
   rc = exp_start_wait(sdk, 10000);
   if (rc == 0)
-    rc = exp_sleep(sdk, 30000);
+    rc = exp_sleep(sdk, seconds > 0 ? (uint64_t)seconds * 1000 : 30000);
   if (rc != 0)
     fprintf(stderr, "%s: %s\n", exp_strerror(rc), exp_last_error(sdk)->message);
   exp_stop(sdk);
