@@ -22,42 +22,60 @@
  * server that sends and does not read, which would make it grow forever. */
 #define MAX_BACKLOG (1024 * 1024)
 
-typedef enum phase {
-  IDLE,     /* no token yet */
-  WAITING,  /* the timer counts down to the next attempt */
-  OPENING,  /* TCP, TLS, upgrade, Engine.IO open, Socket.IO CONNECT */
-  CONNECTED /* the default namespace is connected */
-} phase;
+/* The network is in exactly one of these, and moves between them only
+ * through the transitions named after them: open_session (to OPENING),
+ * go_online (to ONLINE), lose (to BACKOFF), restart (a new token: OPENING
+ * again) and net_stop (to STOPPED). */
+typedef enum net_state {
+  NET_IDLE,    /* no token yet */
+  NET_BACKOFF, /* offline: the timer counts down to the next attempt */
+  NET_OPENING, /* offline: n->cur is on its way up */
+  NET_ONLINE,  /* n->cur is connected */
+  NET_STOPPED  /* net_stop ran: what is left is closing */
+} net_state;
+
+/* One connection: TCP/TLS, websocket, Engine.IO session.  Its own
+ * allocation, so that a session ended while its websocket is being fed
+ * lives on until the feed returns. */
+typedef enum session_phase {
+  S_DIALING,   /* TCP and TLS: the upgrade request waits */
+  S_OPENING,   /* upgrade, Engine.IO open, Socket.IO CONNECT */
+  S_CONNECTED, /* the default namespace is connected */
+  S_BROKEN,    /* a send failed: the timer drops it, outside the sender */
+  S_ENDED      /* ended during its feed: on_data closes it afterwards */
+} session_phase;
+
+typedef struct session {
+  exp_network *net;
+  session_phase phase;
+  int feeding;  /* exp_ws_feed is on the stack */
+  int text_err; /* why the text callback stopped the websocket */
+  unsigned gen; /* exp_auth_gen of the session's token */
+  size_t host;  /* the session's origin (hosts.h) */
+  exp_conn *conn;
+  exp_ws *ws;
+  exp_eio eio;
+  char why[200]; /* the text callback's reason */
+} session;
 
 struct exp_network {
   exp_sdk *sdk;
-  /* The one timer: the backoff while WAITING, else the session's
-   * deadline (exp_eio_deadline), or 0 ms to handle a broken stream. */
+  net_state state;
+  session *cur; /* the session while OPENING or ONLINE, else NULL */
+  /* The one timer: the backoff while BACKOFF, else the session's deadline
+   * (exp_eio_deadline), or 0 ms to drop a broken session. */
   uv_timer_t timer;
-  phase phase;
-  int stopped;
-  int pending;   /* the timer and connections still closing */
-  int feeding;   /* exp_ws_feed is on the stack: the session must stay */
-  int reauth;    /* a new token came while feeding */
-  int broken;    /* a send failed: the timer drops the session */
-  int rejected;  /* the last session's token was refused */
-  int conn_open; /* the stream is connected: output may be written */
-  int text_err;  /* why the text callback stopped the websocket */
-  int version;   /* Engine.IO version of the next session */
-  int forced;    /* the eio_version option: 0 (4, then 3), 3 or 4 */
-  int switched;  /* the version changed since the last connect */
+  int pending;  /* the timer and sessions not yet released */
+  int rejected; /* the last session's token was refused */
+  int version;  /* Engine.IO version of the next session */
+  int forced;   /* the eio_version option: 0 (4, then 3), 3 or 4 */
+  int switched; /* the version changed since the last connect */
   unsigned attempt;
-  unsigned gen; /* exp_auth_gen of the session's token */
-  size_t host;  /* the session's origin (hosts.h) */
   uint64_t min_ms, max_ms, connect_timeout_ms;
   size_t max_message;
-  exp_conn *conn; /* the session: conn, ws and eio live together */
-  exp_ws *ws;
-  exp_eio eio;
   exp_network_events ev;
   void *ud;
   char where[160]; /* "ws://host:port": never the query, it has the token */
-  char why[200];   /* the text callback's reason */
 };
 
 static void on_timer(uv_timer_t *t);
@@ -82,14 +100,8 @@ static const char *loggable(const exp_network *n, const char *s) {
 }
 
 static void maybe_free(exp_network *n) {
-  if (n->stopped && n->pending == 0 && !n->feeding)
+  if (n->state == NET_STOPPED && n->pending == 0)
     exp_free(n);
-}
-
-static void on_conn_closed(void *ud) {
-  exp_network *n = ud;
-  n->pending--;
-  maybe_free(n);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
@@ -101,18 +113,18 @@ static void on_timer_closed(uv_handle_t *h) {
 /* Writes what the websocket has for the peer: 0, exp_conn_write's error,
  * or EXP_ETOOBIG when the peer leaves MAX_BACKLOG unread.  Before the
  * stream is up the output waits (the upgrade). */
-static int flush_ws(exp_network *n) {
+static int flush_ws(session *s) {
   size_t len;
   char *out;
   int r;
-  if (!n->conn_open)
+  if (s->phase == S_DIALING || s->phase == S_ENDED)
     return 0;
-  out = exp_ws_take_output(n->ws, &len);
+  out = exp_ws_take_output(s->ws, &len);
   if (out == NULL)
     return 0;
-  r = exp_conn_backlog(n->conn) > MAX_BACKLOG
+  r = exp_conn_backlog(s->conn) > MAX_BACKLOG
           ? EXP_ETOOBIG
-          : exp_conn_write(n->conn, out, len);
+          : exp_conn_write(s->conn, out, len);
   exp_free(out);
   return r;
 }
@@ -122,23 +134,110 @@ static const char *send_failure(int r, const char *what) {
   return r == EXP_ETOOBIG ? "the server does not read what it is sent" : what;
 }
 
-/* Ends the session, if any: a websocket close first when polite, else
- * only what the websocket still had to say (its own close, after a
- * protocol error). */
-static void end_session(exp_network *n, int polite) {
-  if (n->conn == NULL)
-    return;
-  if (polite && exp_ws_is_open(n->ws))
-    exp_ws_close(n->ws, 1000, NULL);
-  flush_ws(n);
-  n->pending++;
-  exp_conn_close(n->conn, on_conn_closed);
-  n->conn = NULL;
-  n->conn_open = 0;
-  exp_ws_free(n->ws);
-  n->ws = NULL;
-  exp_eio_cleanup(&n->eio);
+/* ------------------------------------------------------------ sessions */
+
+static void on_connect(void *ud, int err, const char *msg);
+static void on_data(void *ud, const char *data, size_t len);
+static void on_end(void *ud, int err, const char *msg);
+static int on_text(void *ud, const char *msg, size_t len);
+
+static const exp_conn_callbacks conn_callbacks = {on_connect, on_data, on_end};
+
+static void on_session_closed(void *ud) {
+  session *s = ud;
+  exp_network *n = s->net;
+  exp_free(s);
+  n->pending--;
+  maybe_free(n);
 }
+
+/* Releases s: no callback of its connection runs afterwards. */
+static void session_close(session *s) {
+  exp_ws_free(s->ws);
+  s->ws = NULL;
+  exp_eio_cleanup(&s->eio);
+  exp_conn_close(s->conn, on_session_closed);
+}
+
+/* Ends s, if any: a websocket close first when polite, else only what the
+ * websocket still had to say (its own close, after a protocol error).
+ * During its feed s only becomes S_ENDED: on_data closes it. */
+static void session_end(session *s, int polite) {
+  if (s == NULL)
+    return;
+  if (polite && exp_ws_is_open(s->ws))
+    exp_ws_close(s->ws, 1000, NULL);
+  flush_ws(s);
+  if (s->feeding)
+    s->phase = S_ENDED;
+  else
+    session_close(s);
+}
+
+/* A session connecting to the network host with the current token, or
+ * NULL with msg set. */
+static session *session_open(exp_network *n, char *msg, size_t msg_size) {
+  exp_sdk *sdk = n->sdk;
+  exp_ws_config cfg;
+  exp_tls_config *tls = NULL;
+  session *s;
+  exp_url u;
+  char *path;
+  int r;
+
+  size_t host;
+
+  r = exp_url_parse(exp_sdk_network_origin(sdk, &host), &u, msg, msg_size);
+  if (r != 0) {
+    snprintf(n->where, sizeof(n->where), "the network host");
+    return NULL;
+  }
+  snprintf(n->where, sizeof(n->where), "%s://%s", u.tls ? "wss" : "ws",
+           u.authority);
+  s = exp_calloc(1, sizeof(*s));
+  if (s == NULL) {
+    exp_url_free(&u);
+    snprintf(msg, msg_size, "out of memory");
+    return NULL;
+  }
+  s->net = n;
+  s->host = host;
+  s->phase = S_DIALING;
+  s->gen = exp_auth_gen(sdk->auth);
+  if (u.tls && (tls = exp_http_tls_config(sdk->http, msg, msg_size)) == NULL)
+    r = EXP_ETLS;
+  path = r == 0 ? exp_eio_path(n->version, token(n)) : NULL;
+  if (r == 0 && path == NULL) {
+    r = EXP_ENOMEM;
+    snprintf(msg, msg_size, "out of memory");
+  }
+  if (r == 0) {
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.host = u.authority;
+    cfg.target = path;
+    cfg.max_message = n->max_message;
+    cfg.on_text = on_text;
+    cfg.ud = s;
+    r = exp_ws_new(&cfg, &s->ws, msg, msg_size);
+    if (r != 0 && msg[0] == '\0')
+      snprintf(msg, msg_size, "%s", exp_strerror(r));
+  }
+  exp_free(path);
+  if (r == 0)
+    r = exp_conn_open(sdk->loop, u.host, u.port, tls, &conn_callbacks, s,
+                      &s->conn, msg, msg_size);
+  exp_url_free(&u);
+  if (r != 0) {
+    exp_ws_free(s->ws);
+    exp_free(s);
+    return NULL;
+  }
+  n->pending++;
+  exp_eio_init(&s->eio, n->version, uv_now(sdk->loop), n->connect_timeout_ms);
+  return s;
+}
+
+/* ---------------------------------------------------------- transitions */
 
 /* Full jitter: uniform in [0, min(max, min * 2^attempt)], above a floor. */
 static uint64_t backoff(exp_network *n) {
@@ -158,8 +257,8 @@ static uint64_t backoff(exp_network *n) {
 /* Arms the timer at the session's next deadline, or at once to drop a
  * broken session. */
 static void arm(exp_network *n) {
-  uint64_t d = exp_eio_deadline(&n->eio), now = uv_now(n->sdk->loop);
-  if (n->broken)
+  uint64_t d = exp_eio_deadline(&n->cur->eio), now = uv_now(n->sdk->loop);
+  if (n->cur->phase == S_BROKEN)
     d = now;
   if (d == 0)
     uv_timer_stop(&n->timer);
@@ -167,14 +266,14 @@ static void arm(exp_network *n) {
     uv_timer_start(&n->timer, on_timer, d > now ? d - now : 0, 0);
 }
 
-/* The session failed or ended: reconnect after a backoff (at once when
- * only the Engine.IO version changes) and go offline. */
+/* To BACKOFF: the session failed or ended; reconnect after a backoff (at
+ * once when only the Engine.IO version changes) and go offline. */
 static void lose(exp_network *n, exp_log_level level, int at_once,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void lose(exp_network *n, exp_log_level level, int at_once,
                  const char *fmt, ...) {
-  int was = n->phase == CONNECTED;
+  int was = n->state == NET_ONLINE;
   char why[256];
   va_list ap;
   uint64_t delay;
@@ -187,15 +286,64 @@ static void lose(exp_network *n, exp_log_level level, int at_once,
   va_start(ap, fmt);
   vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
-  end_session(n, 0);
-  n->broken = 0;
-  n->phase = WAITING;
+  session_end(n->cur, 0);
+  n->cur = NULL;
+  n->state = NET_BACKOFF;
   uv_timer_start(&n->timer, on_timer, delay, 0);
   exp_logf(&n->sdk->log, level, "socket %s %s: %s; reconnecting in %llu ms",
            was ? "lost with" : "could not connect to", n->where, why,
            (unsigned long long)delay);
   if (was)
     exp_sdk_set_online(n->sdk, 0);
+}
+
+/* To OPENING: a session with the current token. */
+static void open_session(exp_network *n) {
+  char msg[256] = "";
+
+  n->rejected = 0;
+  n->cur = session_open(n, msg, sizeof(msg));
+  n->state = NET_OPENING;
+  if (n->cur == NULL) {
+    lose(n, EXP_LOG_WARN, 0, "%s", msg);
+    return;
+  }
+  exp_logf(&n->sdk->log, EXP_LOG_DEBUG,
+           "socket connecting to %s (Engine.IO %d)", n->where, n->version);
+  arm(n);
+}
+
+/* To OPENING again: the session is replaced by one with the new token. */
+static void restart(exp_network *n) {
+  int was = n->state == NET_ONLINE;
+  uv_timer_stop(&n->timer);
+  session_end(n->cur, 1);
+  n->cur = NULL;
+  if (was)
+    exp_logf(&n->sdk->log, EXP_LOG_INFO,
+             "socket reconnecting to %s with a new token", n->where);
+  open_session(n);
+  if (was)
+    exp_sdk_set_online(n->sdk, 0);
+}
+
+/* To ONLINE: the default namespace of s is connected. */
+static void go_online(exp_network *n, session *s) {
+  exp_sdk *sdk = n->sdk;
+  n->state = NET_ONLINE;
+  s->phase = S_CONNECTED;
+  n->attempt = 0;
+  n->switched = 0;
+  exp_sdk_host_reached(sdk, s->host);
+  exp_logf(&sdk->log, EXP_LOG_INFO, "socket connected to %s (Engine.IO %d)",
+           n->where, n->version);
+  if (n->ev.on_connected != NULL) {
+    exp_sdk_enter(sdk);
+    n->ev.on_connected(n->ud);
+    exp_sdk_leave(sdk);
+  }
+  if (exp_network_is_connected(n))
+    exp_sdk_set_online(sdk, 1);
 }
 
 /* The server does not speak this Engine.IO version: try the other one, at
@@ -209,105 +357,24 @@ static void switch_version(exp_network *n, const char *why) {
        "%s (Engine.IO %d); trying Engine.IO %d", why, from, n->version);
 }
 
-/* ------------------------------------------------------------- session */
-
-static void on_connect(void *ud, int err, const char *msg);
-static void on_data(void *ud, const char *data, size_t len);
-static void on_end(void *ud, int err, const char *msg);
-static int on_text(void *ud, const char *msg, size_t len);
-
-static const exp_conn_callbacks conn_callbacks = {on_connect, on_data, on_end};
-
-static void start_session(exp_network *n) {
-  exp_sdk *sdk = n->sdk;
-  exp_ws_config cfg;
-  exp_tls_config *tls = NULL;
-  exp_url u;
-  char msg[256];
-  char *path;
-  int r;
-
-  n->phase = OPENING;
-  n->rejected = 0;
-  n->gen = exp_auth_gen(sdk->auth);
-  r = exp_url_parse(exp_sdk_network_origin(sdk, &n->host), &u, msg,
-                    sizeof(msg));
-  if (r != 0) {
-    snprintf(n->where, sizeof(n->where), "the network host");
-    lose(n, EXP_LOG_WARN, 0, "%s", msg);
-    return;
-  }
-  snprintf(n->where, sizeof(n->where), "%s://%s", u.tls ? "wss" : "ws",
-           u.authority);
-  if (u.tls && (tls = exp_http_tls_config(sdk->http, msg, sizeof(msg))) == NULL)
-    r = EXP_ETLS;
-  path = r == 0 ? exp_eio_path(n->version, token(n)) : NULL;
-  if (r == 0 && path == NULL) {
-    r = EXP_ENOMEM;
-    snprintf(msg, sizeof(msg), "out of memory");
-  }
-  if (r == 0) {
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.host = u.authority;
-    cfg.target = path;
-    cfg.max_message = n->max_message;
-    cfg.on_text = on_text;
-    cfg.ud = n;
-    r = exp_ws_new(&cfg, &n->ws, msg, sizeof(msg));
-    if (r != 0 && msg[0] == '\0')
-      snprintf(msg, sizeof(msg), "%s", exp_strerror(r));
-  }
-  exp_free(path);
-  if (r == 0) {
-    r = exp_conn_open(sdk->loop, u.host, u.port, tls, &conn_callbacks, n,
-                      &n->conn, msg, sizeof(msg));
-    if (r != 0) {
-      exp_ws_free(n->ws);
-      n->ws = NULL;
-    }
-  }
-  exp_url_free(&u);
-  if (r != 0) {
-    lose(n, EXP_LOG_WARN, 0, "%s", msg);
-    return;
-  }
-  exp_eio_init(&n->eio, n->version, uv_now(sdk->loop), n->connect_timeout_ms);
-  exp_logf(&sdk->log, EXP_LOG_DEBUG, "socket connecting to %s (Engine.IO %d)",
-           n->where, n->version);
-  arm(n);
-}
-
-/* Replaces the session by one with the current token. */
-static void restart(exp_network *n) {
-  int was = n->phase == CONNECTED;
-  n->reauth = 0;
-  n->broken = 0;
-  uv_timer_stop(&n->timer);
-  end_session(n, 1);
-  if (was)
-    exp_logf(&n->sdk->log, EXP_LOG_INFO,
-             "socket reconnecting to %s with a new token", n->where);
-  start_session(n);
-  if (was)
-    exp_sdk_set_online(n->sdk, 0);
-}
-
 /* The server refused the session's token: ask the auth layer for a new
  * one, as a REST call seeing 401 would.  Without this a socket-only
  * application would wait for the next scheduled refresh. */
-static void token_rejected(exp_network *n) {
+static void token_rejected(exp_network *n, unsigned gen) {
   exp_sdk *sdk = n->sdk;
   exp_auth_out o;
   n->rejected = 1;
-  if (!n->stopped && sdk->auth != NULL &&
-      exp_auth_on_401(sdk->auth, n->gen, exp_sdk_now(), &o) == EXP_AUTH_WAIT)
+  if (n->state != NET_STOPPED && sdk->auth != NULL &&
+      exp_auth_on_401(sdk->auth, gen, exp_sdk_now(), &o) == EXP_AUTH_WAIT)
     exp_sdk_auth_perform(sdk, &o);
 }
 
-static void refused(exp_network *n) {
+/* ------------------------------------------------- the session's events */
+
+static void refused(exp_network *n, session *s) {
   size_t len;
-  const char *body = exp_ws_refusal(n->ws, &len);
-  int status = exp_ws_status(n->ws);
+  const char *body = exp_ws_refusal(s->ws, &len);
+  int status = exp_ws_status(s->ws);
   if (n->forced == 0 && exp_eio_version_refused(status, body, len))
     switch_version(n, "the server refused the version");
   else
@@ -316,164 +383,150 @@ static void refused(exp_network *n) {
 }
 
 static void on_connect(void *ud, int err, const char *msg) {
-  exp_network *n = ud;
+  session *s = ud;
+  exp_network *n = s->net;
   int r;
   if (err != 0) {
-    exp_sdk_host_failed(n->sdk, n->host, EXP_ENETWORK, msg);
+    exp_sdk_host_failed(n->sdk, s->host, EXP_ENETWORK, msg);
     lose(n, EXP_LOG_WARN, 0, "%s", msg);
     return;
   }
-  n->conn_open = 1;
-  if ((r = flush_ws(n)) != 0)
+  s->phase = S_OPENING;
+  if ((r = flush_ws(s)) != 0)
     lose(n, EXP_LOG_WARN, 0, "%s",
          send_failure(r, "sending the websocket upgrade failed"));
 }
 
 static void on_end(void *ud, int err, const char *msg) {
-  exp_network *n = ud;
-  int r = exp_ws_eof(n->ws);
-  if (r == EXP_EAPI)
-    refused(n);
-  else if (err != 0) {
+  session *s = ud;
+  exp_network *n = s->net;
+  int r = exp_ws_eof(s->ws);
+  if (r == EXP_EAPI) {
+    refused(n, s);
+  } else if (err != 0) {
     /* Cut while opening: that origin does not serve us now. */
-    if (n->phase == OPENING)
-      exp_sdk_host_failed(n->sdk, n->host, EXP_ENETWORK, msg);
+    if (s->phase != S_CONNECTED)
+      exp_sdk_host_failed(n->sdk, s->host, EXP_ENETWORK, msg);
     lose(n, EXP_LOG_WARN, 0, "%s", msg);
   } else
     lose(n, EXP_LOG_WARN, 0, "%s",
-         r == EXP_WS_CLOSED ? "the websocket closed" : exp_ws_message(n->ws));
+         r == EXP_WS_CLOSED ? "the websocket closed" : exp_ws_message(s->ws));
 }
 
 static void on_data(void *ud, const char *data, size_t len) {
-  exp_network *n = ud;
+  session *s = ud;
+  exp_network *n = s->net;
   int r;
 
-  n->feeding = 1;
-  n->text_err = 0;
-  r = exp_ws_feed(n->ws, data, len);
-  n->feeding = 0;
-  if (n->stopped) {
-    end_session(n, 1);
-    maybe_free(n);
-    return;
-  }
-  if (n->reauth) {
-    restart(n);
+  s->feeding = 1;
+  s->text_err = 0;
+  r = exp_ws_feed(s->ws, data, len);
+  s->feeding = 0;
+  if (s->phase == S_ENDED) { /* stopped, or replaced by a new token's */
+    session_close(s);
     return;
   }
   if (r == 0) {
-    if ((r = flush_ws(n)) != 0)
+    if ((r = flush_ws(s)) != 0)
       lose(n, EXP_LOG_WARN, 0, "%s",
            send_failure(r, "sending to the server failed"));
     else
       arm(n);
     return;
   }
-  if (n->text_err != 0) {
-    if (n->forced == 0 && exp_eio_server_is_v3(&n->eio)) {
+  if (s->text_err != 0) {
+    if (n->forced == 0 && exp_eio_server_is_v3(&s->eio)) {
       switch_version(n, "the server is Socket.IO 2");
     } else {
-      lose(n, EXP_LOG_WARN, 0, "%s", n->why);
-      if (n->text_err == EXP_EAUTH)
-        token_rejected(n);
+      unsigned gen = s->gen;
+      lose(n, EXP_LOG_WARN, 0, "%s", s->why);
+      if (s->text_err == EXP_EAUTH)
+        token_rejected(n, gen);
     }
   } else if (r == EXP_WS_CLOSED) {
     lose(n, EXP_LOG_WARN, 0, "the server closed the websocket (%d%s%s)",
-         exp_ws_close_code(n->ws), exp_ws_close_reason(n->ws)[0] ? " " : "",
-         loggable(n, exp_ws_close_reason(n->ws)));
+         exp_ws_close_code(s->ws), exp_ws_close_reason(s->ws)[0] ? " " : "",
+         loggable(n, exp_ws_close_reason(s->ws)));
   } else if (r == EXP_EAPI) {
-    refused(n);
+    refused(n, s);
   } else {
-    lose(n, EXP_LOG_WARN, 0, "%s", exp_ws_message(n->ws));
+    lose(n, EXP_LOG_WARN, 0, "%s", exp_ws_message(s->ws));
   }
 }
 
 /* Stops the websocket from the text callback; on_data says why. */
-static int text_fail(exp_network *n, int err, const char *fmt, ...)
+static int text_fail(session *s, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int text_fail(exp_network *n, int err, const char *fmt, ...) {
+static int text_fail(session *s, int err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(n->why, sizeof(n->why), fmt, ap);
+  vsnprintf(s->why, sizeof(s->why), fmt, ap);
   va_end(ap);
-  n->text_err = err;
+  s->text_err = err;
   return err;
 }
 
-static void connected(exp_network *n) {
-  exp_sdk *sdk = n->sdk;
-  n->phase = CONNECTED;
-  n->attempt = 0;
-  n->switched = 0;
-  exp_sdk_host_reached(sdk, n->host);
-  exp_logf(&sdk->log, EXP_LOG_INFO, "socket connected to %s (Engine.IO %d)",
-           n->where, n->version);
-  if (n->ev.on_connected != NULL) {
-    exp_sdk_enter(sdk);
-    n->ev.on_connected(n->ud);
-    exp_sdk_leave(sdk);
-  }
-  if (!n->stopped && !n->reauth)
-    exp_sdk_set_online(sdk, 1);
-}
-
 static int on_text(void *ud, const char *msg, size_t len) {
-  exp_network *n = ud;
+  session *s = ud;
+  exp_network *n = s->net;
   exp_eio_out out;
-  int r = exp_eio_feed(&n->eio, msg, len, uv_now(n->sdk->loop), &out);
+  int r = exp_eio_feed(&s->eio, msg, len, uv_now(n->sdk->loop), &out);
 
   if (r != 0)
-    return text_fail(n, r, "%s", exp_eio_message(&n->eio));
+    return text_fail(s, r, "%s", exp_eio_message(&s->eio));
   if (out.send != NULL &&
-      (r = exp_ws_send_text(n->ws, out.send, out.send_len)) != 0)
-    return text_fail(n, r, "%s", exp_strerror(r));
+      (r = exp_ws_send_text(s->ws, out.send, out.send_len)) != 0)
+    return text_fail(s, r, "%s", exp_strerror(r));
   switch (out.kind) {
   case EXP_EIO_CONNECTED:
-    connected(n);
+    go_online(n, s);
     break;
   case EXP_EIO_EVENT:
     if (n->ev.on_event != NULL) {
       exp_sdk_enter(n->sdk);
-      n->ev.on_event(n->ud, out.name, exp_eio_take_arg(&n->eio), len);
+      n->ev.on_event(n->ud, out.name, exp_eio_take_arg(&s->eio), len);
       exp_sdk_leave(n->sdk);
     }
     break;
   case EXP_EIO_CONNECT_ERROR:
     /* EXP servers refuse a socket for its token only. */
-    return text_fail(n, EXP_EAUTH, "the server refused the socket: %s",
+    return text_fail(s, EXP_EAUTH, "the server refused the socket: %s",
                      loggable(n, out.message));
   case EXP_EIO_CLOSED:
-    return text_fail(n, EXP_ENETWORK, "%s", out.message);
+    return text_fail(s, EXP_ENETWORK, "%s", out.message);
   default:
     break;
   }
-  return n->stopped || n->reauth ? EXP_ECANCELLED : 0;
+  return s->phase == S_ENDED ? EXP_ECANCELLED : 0;
 }
 
 static void on_timer(uv_timer_t *t) {
   exp_network *n = t->data;
+  session *s = n->cur;
   exp_eio_out out;
   int r;
 
-  if (n->phase == WAITING) {
-    start_session(n);
+  if (n->state == NET_BACKOFF) {
+    open_session(n);
     return;
   }
-  if (n->broken) {
+  if (s == NULL)
+    return;
+  if (s->phase == S_BROKEN) {
     lose(n, EXP_LOG_WARN, 0, "sending to the server failed");
     return;
   }
-  if (exp_eio_tick(&n->eio, uv_now(n->sdk->loop), &out) != 0) {
+  if (exp_eio_tick(&s->eio, uv_now(n->sdk->loop), &out) != 0) {
     /* No open or no pong in time: the origin stopped answering. */
-    exp_sdk_host_failed(n->sdk, n->host, EXP_ETIMEOUT,
-                        exp_eio_message(&n->eio));
-    lose(n, EXP_LOG_WARN, 0, "%s", exp_eio_message(&n->eio));
+    exp_sdk_host_failed(n->sdk, s->host, EXP_ETIMEOUT,
+                        exp_eio_message(&s->eio));
+    lose(n, EXP_LOG_WARN, 0, "%s", exp_eio_message(&s->eio));
     return;
   }
   if (out.send != NULL &&
-      ((r = exp_ws_send_text(n->ws, out.send, out.send_len)) != 0 ||
-       (r = flush_ws(n)) != 0)) {
+      ((r = exp_ws_send_text(s->ws, out.send, out.send_len)) != 0 ||
+       (r = flush_ws(s)) != 0)) {
     lose(n, EXP_LOG_WARN, 0, "%s", send_failure(r, "sending a ping failed"));
     return;
   }
@@ -485,25 +538,37 @@ static void on_timer(uv_timer_t *t) {
 static void net_auth(void *net, const cJSON *auth) {
   exp_network *n = net;
   EXP_UNUSED(auth);
-  if (n->stopped)
-    return;
-  if (n->feeding)
-    n->reauth = 1; /* on_data restarts once the websocket is off the stack */
-  else if (n->phase != WAITING || !n->rejected)
+  switch (n->state) {
+  case NET_IDLE:
+    open_session(n);
+    break;
+  case NET_BACKOFF:
+    /* After a refusal this is the token we asked for: the next attempt
+     * takes it after the backoff, so a server refusing every token gets no
+     * storm. */
+    if (!n->rejected) {
+      uv_timer_stop(&n->timer);
+      open_session(n);
+    }
+    break;
+  case NET_OPENING:
+  case NET_ONLINE:
     restart(n);
-  /* else the token we asked for after a refusal: the next attempt takes it
-   * after the backoff, so a server refusing every token gets no storm. */
+    break;
+  case NET_STOPPED:
+    break;
+  }
 }
 
 static void net_stop(void *net) {
   exp_network *n = net;
-  if (n->stopped)
+  if (n->state == NET_STOPPED)
     return;
-  n->stopped = 1;
+  n->state = NET_STOPPED;
   n->pending++;
   uv_close((uv_handle_t *)&n->timer, on_timer_closed);
-  if (!n->feeding)
-    end_session(n, 1);
+  session_end(n->cur, 1);
+  n->cur = NULL;
 }
 
 int exp_network_attach(exp_sdk *sdk) {
@@ -514,6 +579,7 @@ int exp_network_attach(exp_sdk *sdk) {
   if (n == NULL)
     return EXP_ENOMEM;
   n->sdk = sdk;
+  n->state = NET_IDLE;
   n->forced = (int)o->num[EXP_OPT_EIO_VERSION];
   n->version = n->forced == 3 ? 3 : 4;
   n->min_ms = (uint64_t)o->num[EXP_OPT_RECONNECT_MIN_MS];
@@ -541,7 +607,8 @@ void exp_network_set_events(exp_network *n, const exp_network_events *ev,
 }
 
 int exp_network_send(exp_network *n, const char *name, const cJSON *arg) {
-  uint64_t max = exp_eio_max_payload(&n->eio);
+  session *s = n->cur;
+  uint64_t max;
   char *frame;
   size_t len;
   int r;
@@ -553,20 +620,21 @@ int exp_network_send(exp_network *n, const char *name, const cJSON *arg) {
   if (r != 0)
     return exp_sdk_error(n->sdk, r, 0, NULL, "socket event %s: %s",
                          name != NULL ? name : "(null)", exp_strerror(r));
+  max = exp_eio_max_payload(&s->eio);
   if (max != 0 && len > max) {
     exp_free(frame);
     return exp_sdk_error(n->sdk, EXP_ETOOBIG, 0, NULL,
                          "socket event %s: %zu bytes, the server takes %llu",
                          name, len, (unsigned long long)max);
   }
-  r = exp_ws_send_text(n->ws, frame, len);
+  r = exp_ws_send_text(s->ws, frame, len);
   exp_free(frame);
   /* Inside a feed, on_data writes once the feed is done. */
-  if (r == 0 && !n->feeding && flush_ws(n) != 0)
+  if (r == 0 && !s->feeding && flush_ws(s) != 0)
     r = EXP_ENETWORK;
   if (r != 0) {
     /* The session is done for; the timer drops it, outside the caller. */
-    n->broken = 1;
+    s->phase = S_BROKEN;
     uv_timer_start(&n->timer, on_timer, 0, 0);
     return exp_sdk_error(n->sdk, r, 0, NULL, "socket event %s: %s", name,
                          exp_strerror(r));
@@ -575,7 +643,7 @@ int exp_network_send(exp_network *n, const char *name, const cJSON *arg) {
 }
 
 int exp_network_is_connected(const exp_network *n) {
-  return n->phase == CONNECTED && !n->stopped && !n->reauth && !n->broken;
+  return n->state == NET_ONLINE && n->cur->phase == S_CONNECTED;
 }
 
 int exp_network_version(const exp_network *n) {
