@@ -268,7 +268,13 @@ EXP_EXTERN void exp_stop(exp_sdk *sdk);
 
 /* Runs the SDK's loop for timeout_ms (for scripts that only listen); 0
  * runs it once without blocking, handling what already arrived.
- * EXP_EDEADLOCK from inside a callback, as for every _wait. */
+ * EXP_EDEADLOCK from inside a callback, as for every _wait.
+ * Nothing happens on a private loop while no SDK call runs it: a script
+ * busy for longer than the server's heartbeat window (45 s on EXP
+ * servers) loses its socket, as nobody answers the server's pings.  Call
+ * exp_sleep(sdk, 0) now and then during long work, or run the SDK on the
+ * application's loop.  After a pause, what already arrived in the socket
+ * is read and delivered before the connection is judged. */
 EXP_EXTERN int exp_sleep(exp_sdk *sdk, uint64_t timeout_ms);
 
 /* ------------------------------------------------------------ auth, events */

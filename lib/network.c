@@ -65,11 +65,21 @@ struct exp_network {
   /* The one timer: the backoff while BACKOFF, else the session's deadline
    * (exp_eio_deadline), or 0 ms to drop a broken session. */
   uv_timer_t timer;
-  int pending;  /* the timer and sessions not yet released */
-  int rejected; /* the last session's token was refused */
-  int version;  /* Engine.IO version of the next session */
-  int forced;   /* the eio_version option: 0 (4, then 3), 3 or 4 */
-  int switched; /* the version changed since the last connect */
+  /* libuv runs due timers before it polls: after a long pause (a busy
+   * script) the deadline would pass judgement before the socket is read.
+   * So the timer only starts these, and the verdict runs in the check
+   * phase, after a poll that did not block (the idle handle sees to that)
+   * read what was waiting. */
+  uv_idle_t idle;
+  uv_check_t check;
+  unsigned reads;      /* on_data calls so far */
+  unsigned reads_seen; /* ... at the previous check */
+  int passes;          /* checks since the timer fired */
+  int pending;         /* the handles and sessions not yet released */
+  int rejected;        /* the last session's token was refused */
+  int version;         /* Engine.IO version of the next session */
+  int forced;          /* the eio_version option: 0 (4, then 3), 3 or 4 */
+  int switched;        /* the version changed since the last connect */
   unsigned attempt;
   uint64_t min_ms, max_ms, connect_timeout_ms;
   size_t max_message;
@@ -79,6 +89,8 @@ struct exp_network {
 };
 
 static void on_timer(uv_timer_t *t);
+static void on_idle(uv_idle_t *h);
+static void on_check(uv_check_t *h);
 static void net_auth(void *net, const cJSON *auth);
 static void net_stop(void *net);
 
@@ -104,7 +116,7 @@ static void maybe_free(exp_network *n) {
     exp_free(n);
 }
 
-static void on_timer_closed(uv_handle_t *h) {
+static void on_handle_closed(uv_handle_t *h) {
   exp_network *n = h->data;
   n->pending--;
   maybe_free(n);
@@ -418,6 +430,7 @@ static void on_data(void *ud, const char *data, size_t len) {
   exp_network *n = s->net;
   int r;
 
+  n->reads++;
   s->feeding = 1;
   s->text_err = 0;
   r = exp_ws_feed(s->ws, data, len);
@@ -501,16 +514,12 @@ static int on_text(void *ud, const char *msg, size_t len) {
   return s->phase == S_ENDED ? EXP_ECANCELLED : 0;
 }
 
-static void on_timer(uv_timer_t *t) {
-  exp_network *n = t->data;
+/* The session's deadline passed and what waited in the socket was read. */
+static void judge(exp_network *n) {
   session *s = n->cur;
   exp_eio_out out;
   int r;
 
-  if (n->state == NET_BACKOFF) {
-    open_session(n);
-    return;
-  }
   if (s == NULL)
     return;
   if (s->phase == S_BROKEN) {
@@ -531,6 +540,41 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   arm(n);
+}
+
+/* Bounds the passes a socket that keeps delivering can buy: past them the
+ * deadline is judged anyway, and the loop does not spin. */
+#define MAX_PASSES 64
+
+static void on_timer(uv_timer_t *t) {
+  exp_network *n = t->data;
+
+  if (n->state == NET_BACKOFF) {
+    open_session(n);
+    return;
+  }
+  n->passes = 0;
+  n->reads_seen = n->reads;
+  uv_idle_start(&n->idle, on_idle);
+  uv_check_start(&n->check, on_check);
+}
+
+/* Only there to make the poll that follows not block. */
+static void on_idle(uv_idle_t *h) {
+  EXP_UNUSED(h);
+}
+
+static void on_check(uv_check_t *h) {
+  exp_network *n = h->data;
+
+  /* Data came in this pass: there may be more, read it first. */
+  if (n->reads != n->reads_seen && ++n->passes < MAX_PASSES) {
+    n->reads_seen = n->reads;
+    return;
+  }
+  uv_idle_stop(&n->idle);
+  uv_check_stop(&n->check);
+  judge(n);
 }
 
 /* ------------------------------------------------------------ SDK side */
@@ -565,8 +609,10 @@ static void net_stop(void *net) {
   if (n->state == NET_STOPPED)
     return;
   n->state = NET_STOPPED;
-  n->pending++;
-  uv_close((uv_handle_t *)&n->timer, on_timer_closed);
+  n->pending += 3;
+  uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+  uv_close((uv_handle_t *)&n->idle, on_handle_closed);
+  uv_close((uv_handle_t *)&n->check, on_handle_closed);
   session_end(n->cur, 1);
   n->cur = NULL;
 }
@@ -592,7 +638,9 @@ int exp_network_attach(exp_sdk *sdk) {
     return r;
   }
   uv_timer_init(sdk->loop, &n->timer);
-  n->timer.data = n;
+  uv_idle_init(sdk->loop, &n->idle);
+  uv_check_init(sdk->loop, &n->check);
+  n->timer.data = n->idle.data = n->check.data = n;
   return 0;
 }
 

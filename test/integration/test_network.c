@@ -601,6 +601,37 @@ static void test_heartbeat(void) {
   }
 }
 
+/* A script busy past the heartbeat deadline (150 ms pings) keeps the
+ * broadcast that arrived 300 ms into its pause: the socket is read before
+ * the deadline is judged (issue 8 item 5). */
+static void test_busy_pause(void) {
+  uv_loop_t loop;
+  net_state st = {0};
+  exp_sdk *sdk;
+  exp_network *n;
+  cJSON *ev;
+
+  reset_logs();
+  uv_loop_init(&loop);
+  st.channel = test_channel();
+  sdk = make(&loop, peer.origin, "pause", 4);
+  n = begin(&st, sdk);
+  CHECK(wait_for(&loop, &st.subscribed, 1, 5000));
+  ev = cJSON_CreateObject();
+  cJSON_AddStringToObject(ev, "id", "b1");
+  cJSON_AddStringToObject(ev, "name", "hello");
+  cJSON_AddStringToObject(ev, "channel", st.channel);
+  cJSON_AddNumberToObject(cJSON_AddObjectToObject(ev, "payload"), "n", 42);
+  /* The peer echoes it 300 ms later. */
+  CHECK_INT(exp_network_send(n, "broadcast", ev), 0);
+  cJSON_Delete(ev);
+  uv_sleep(1500);
+  CHECK(wait_for(&loop, &st.broadcasts, 1, 3000));
+  CHECK_INT(st.offline, 0);
+  finish(sdk, &loop);
+  free(st.channel);
+}
+
 static int connected_version(const char *name, int eio, int *online) {
   uv_loop_t loop;
   net_state st = {0};
@@ -753,6 +784,7 @@ int main(int argc, char **argv) {
   RUN(test_stop);
   RUN(test_peer_cases);
   RUN(test_heartbeat);
+  RUN(test_busy_pause);
   RUN(test_fallback);
   RUN(test_hang);
   RUN(test_server_restart);

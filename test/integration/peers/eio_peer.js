@@ -85,7 +85,9 @@ function trickle(sock, bytes, done) {
 // A proper session, with hooks for the cases that break it on purpose.
 function serve(ws, sock, v3, c, first) {
   const kind = c.replace(/#.*$/, '');
-  const fast = kind === 'fast-ping';
+  // pause: quick pings, and the first socket's events echoed 300 ms late,
+  // into the client's pause.
+  const fast = kind === 'fast-ping' || kind === 'pause';
   const silent = kind === 'silent' && first;
   const interval = fast || silent ? 150 : 25000;
   const timeout = fast || silent ? 150 : 20000;
@@ -134,6 +136,7 @@ function serve(ws, sock, v3, c, first) {
       let ev;
       try { ev = JSON.parse(s.slice(2)); } catch (e) { return ws.close(1003); }
       if (ev[0] === 'subscribe') send('42' + JSON.stringify(['subscribed', ev[1]]));
+      else if (kind === 'pause' && first) setTimeout(() => send('42' + JSON.stringify(ev)), 300);
       else send('42' + JSON.stringify(ev));
     }
   });
