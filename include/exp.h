@@ -665,8 +665,14 @@ EXP_EXTERN int exp_data_set_value(exp_resource *data, const cJSON *value);
  *   receives the broadcasts of its event name that arrive after its listen
  *   completed, in one of two styles: a callback per broadcast (for
  *   applications on their own loop), or a queue read with exp_listener_next
- *   or exp_listener_wait (for scripts).  Every listener gets its own copy of
- *   each broadcast.  The socket reconnects by itself and subscribes the
+ *   or exp_listener_wait (for scripts).  Every listener gets its own
+ *   message of each broadcast; the broadcast's bytes are held once, as
+ *   they came over the wire, however many listeners have it, and its
+ *   payload is parsed only when a listener asks for it.  A broadcast whose
+ *   payload cannot be parsed (invalid, or nested deeper than cJSON's
+ *   limit of CJSON_NESTING_LIMIT levels) is dropped and counted on the
+ *   listeners it was for (exp_listener_dropped), with a warning in the
+ *   log: the socket stays.  The socket reconnects by itself and subscribes the
  *   channels that still have listeners again; broadcasts sent while it was
  *   down are missed.
  * - A pairing device (allow_pairing) listens for its credentials by itself
@@ -735,8 +741,9 @@ typedef struct exp_listen_opts {
   size_t queue_max;    /* queued broadcasts kept, oldest dropped: 1000 */
   uint64_t max_age_ms; /* queued broadcasts older are dropped: 60000 */
   uint64_t timeout_ms; /* for the server's acknowledgement: 10000 */
-  /* Bytes queued, oldest dropped: 64 MiB.  A broadcast weighs the size of
-   * the message that brought it; the newest is kept even when it alone
+  /* Bytes queued, oldest dropped: 64 MiB.  A broadcast weighs what it
+   * holds: about its size on the wire (shared with other listeners, but
+   * counted whole in each queue); the newest is kept even when it alone
    * weighs more. */
   size_t queue_max_bytes;
 } exp_listen_opts;
@@ -752,8 +759,8 @@ typedef void (*exp_listener_cb)(exp_sdk *sdk, int status, exp_listener *l,
 typedef void (*exp_next_cb)(exp_sdk *sdk, int status, exp_message *msg,
                             void *ud);
 
-/* Listens for event name on ch; cb (required) gets the listener once the
- * server acknowledged the subscription.  With on_message, each broadcast
+/* Listens for event name on ch (NULL: every event on ch); cb (required)
+ * gets the listener once the server acknowledged the subscription.  With on_message, each broadcast
  * goes to on_message(msg_ud); with on_message NULL, broadcasts are queued
  * for exp_listener_next/_wait, bounded by opts (NULL: the defaults).
  * exp_listen_wait makes either style (out required): a script gets a
@@ -793,11 +800,18 @@ EXP_EXTERN void exp_listener_cancel(exp_listener *l);
 
 /* A received broadcast.  Lent, valid while the message lives: the event
  * name, the channel's id, the broadcast's id, and the payload (JSON
- * null when the broadcast had none), which the application may change. */
+ * null when the broadcast had none), which the application may change.
+ * The payload is parsed on the first call, once per message; NULL when
+ * out of memory.  exp_message_payload_json gives the payload's JSON text
+ * as it came (UTF-8, NUL-terminated, *len its length; len may be NULL),
+ * shared by every listener's message and never parsed: for relays and
+ * loggers. */
 EXP_EXTERN const char *exp_message_name(const exp_message *msg);
 EXP_EXTERN const char *exp_message_channel(const exp_message *msg);
 EXP_EXTERN const char *exp_message_id(const exp_message *msg);
 EXP_EXTERN cJSON *exp_message_payload(const exp_message *msg);
+EXP_EXTERN const char *exp_message_payload_json(const exp_message *msg,
+                                                size_t *len);
 /* The value at path in the payload, as exp_resource_get; lent like the
  * payload, NULL when absent. */
 EXP_EXTERN cJSON *exp_message_get(const exp_message *msg, const char *path);

@@ -1,13 +1,17 @@
 /* bus.c: subscriptions, routes and the socket's events of an SDK handle. */
 #include "bus.h"
 
+#include <stdio.h>
+
+#include "json_scan.h"
 #include "listener.h"
 #include "message.h"
 #include "network.h"
 #include "sdk.h"
 
 static void on_connected(void *ud);
-static void on_event(void *ud, const char *name, cJSON *arg, size_t size);
+static void on_event(void *ud, const char *name, const char *arg,
+                     size_t arg_len, size_t size);
 static void bus_stop(void *self);
 
 static const exp_network_events events = {on_connected, on_event};
@@ -112,23 +116,30 @@ static void free_chan(exp_bus *bus, exp_bus_chan *c) {
   exp_free(c);
 }
 
+/* The route of name on c; name NULL: c's catch-all route, which lives on
+ * c rather than in bus->routes. */
 static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
                                 const char *name) {
-  exp_bus_route *r = find_route(bus, c->id, name);
-  size_t n = strlen(name) + 1;
+  exp_bus_route *r = name != NULL ? find_route(bus, c->id, name) : c->all;
+  size_t n = name != NULL ? strlen(name) + 1 : 1;
 
   if (r != NULL)
     return r;
   r = exp_calloc(1, sizeof(*r) + n);
   if (r == NULL)
     return NULL;
-  memcpy(r->name, name, n);
+  if (name != NULL)
+    memcpy(r->name, name, n);
   r->chan = c;
   exp_list_init(&r->listeners);
-  r->hnode.hash = route_hash(c->id, name);
-  if (exp_hmap_insert(&bus->routes, &r->hnode) != 0) {
-    exp_free(r);
-    return NULL;
+  if (name == NULL) {
+    c->all = r;
+  } else {
+    r->hnode.hash = route_hash(c->id, name);
+    if (exp_hmap_insert(&bus->routes, &r->hnode) != 0) {
+      exp_free(r);
+      return NULL;
+    }
   }
   c->routes++;
   return r;
@@ -137,15 +148,19 @@ static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
 static void free_route(exp_bus *bus, exp_bus_route *r) {
   exp_bus_chan *c = r->chan;
 
-  exp_hmap_remove(&bus->routes, &r->hnode);
+  if (c->all == r)
+    c->all = NULL;
+  else
+    exp_hmap_remove(&bus->routes, &r->hnode);
   exp_free(r);
   if (--c->routes == 0)
     free_chan(bus, c);
 }
 
-/* The route a broadcast is being delivered on stays until it is done. */
+/* A route a broadcast is being delivered on holds a reference, so that it
+ * stays until the delivery is done. */
 static void release_route(exp_bus *bus, exp_bus_route *r) {
-  if (--r->refs == 0 && bus->dispatching != r)
+  if (--r->refs == 0)
     free_route(bus, r);
 }
 
@@ -337,127 +352,222 @@ static void on_connected(void *ud) {
              bus->sdk->err.message);
 }
 
-static void on_subscribed(exp_bus *bus, const cJSON *ids) {
-  const cJSON *id;
+/* A JSON string member decoded into buf, which has room for its raw
+ * length (the quotes make room for the NUL); NULL when it is no string. */
+static const char *decode(const exp_json_member *m, char *buf) {
+  if (m->value == NULL || !exp_json_is_string(m->value, m->value_len) ||
+      exp_json_unescape(m->value + 1, m->value_len - 2, buf, m->value_len,
+                        NULL) != 0)
+    return NULL;
+  return buf;
+}
 
-  if (!cJSON_IsArray(ids)) {
+/* Ids and names are short: longer ones take the heap. */
+#define SHORT 512
+
+static int on_subscribed_id(void *ud, const exp_json_member *m) {
+  exp_bus *bus = ud;
+  char small[SHORT],
+      *id = m->value_len <= SHORT ? small : exp_malloc(m->value_len);
+  exp_bus_chan *c =
+      id != NULL && decode(m, id) != NULL ? find_chan(bus, id) : NULL;
+  size_t n = 0;
+
+  if (id != small)
+    exp_free(id);
+  if (c == NULL)
+    return 0;
+  c->requested = 1;
+  c->subscribed = 1;
+  /* Only the listens waiting now: those their callbacks start are
+   * completed by their own timer. */
+  for (exp_list *e = c->pending.next; e != &c->pending; e = e->next)
+    n++;
+  while (n-- > 0)
+    if (complete_listen(bus,
+                        EXP_CONTAINER_OF(c->pending.next, exp_listener, node)))
+      return 1;
+  return 0;
+}
+
+static void on_subscribed(exp_bus *bus, const char *ids, size_t len) {
+  if (ids == NULL || ids[0] != '[' ||
+      exp_json_members(ids, len, on_subscribed_id, bus) == EXP_JSON_INVALID)
     exp_logf(&bus->sdk->log, EXP_LOG_WARN,
              "ignoring a \"subscribed\" that is not an array");
-    return;
-  }
-  cJSON_ArrayForEach(id, ids) {
-    exp_bus_chan *c =
-        cJSON_IsString(id) ? find_chan(bus, id->valuestring) : NULL;
-    size_t n = 0;
-    if (c == NULL)
-      continue;
-    c->requested = 1;
-    c->subscribed = 1;
-    /* Only the listens waiting now: those their callbacks start are
-     * completed by their own timer. */
-    for (exp_list *e = c->pending.next; e != &c->pending; e = e->next)
-      n++;
-    while (n-- > 0)
-      if (complete_listen(
-              bus, EXP_CONTAINER_OF(c->pending.next, exp_listener, node)))
-        return;
-  }
 }
 
-static const char *str_member(const cJSON *obj, const char *name) {
-  return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, name));
+/* The members of a broadcast's envelope, the first of each name. */
+typedef struct envelope_parts {
+  exp_json_member id, name, channel, payload;
+} envelope_parts;
+
+static int on_envelope_member(void *ud, const exp_json_member *m) {
+  envelope_parts *e = ud;
+  exp_json_member *to = NULL;
+#define IS(k)                                                                  \
+  (m->key_len == sizeof(k) - 1 && memcmp(m->key, k, m->key_len) == 0)
+  if (IS("id"))
+    to = &e->id;
+  else if (IS("name"))
+    to = &e->name;
+  else if (IS("channel"))
+    to = &e->channel;
+  else if (IS("payload"))
+    to = &e->payload;
+#undef IS
+  if (to != NULL && to->value == NULL)
+    *to = *m;
+  return 0;
 }
 
-/* Delivers a broadcast of size bytes to the listeners of its (channel,
- * name).  The last one gets the parsed payload: copies are made while it
- * is untouched. */
-static void dispatch(exp_bus *bus, cJSON *arg, size_t size) {
-  const char *id = str_member(arg, "id"), *name = str_member(arg, "name");
-  const char *channel = str_member(arg, "channel");
-  exp_bus_route *r;
-  exp_envelope *env;
-  cJSON *payload;
-
-  if (id == NULL || name == NULL || channel == NULL) {
-    exp_logf(&bus->sdk->log, EXP_LOG_WARN,
-             "ignoring a broadcast without string id, name and channel");
-    cJSON_Delete(arg);
-    return;
-  }
-  r = find_route(bus, channel, name);
-  if (r == NULL || exp_list_empty(&r->listeners)) {
-    cJSON_Delete(arg);
-    return;
-  }
-  env = exp_envelope_new(bus, id, name, channel, uv_now(bus->sdk->loop), size);
-  payload = cJSON_DetachItemFromObjectCaseSensitive(arg, "payload");
-  cJSON_Delete(arg);
-  if (payload == NULL)
-    payload = cJSON_CreateNull();
-  if (payload == NULL && env != NULL) {
-    exp_envelope_unref(env);
-    env = NULL;
-  }
-  bus->dispatching = r;
+/* Every listener of r gets a message of env.  Nonzero when the handle
+ * stopped meanwhile. */
+static int deliver(exp_bus *bus, exp_bus_route *r, exp_envelope *env) {
   for (exp_list *n = r->listeners.next; n != &r->listeners; n = bus->cursor) {
     exp_listener *l = EXP_CONTAINER_OF(n, exp_listener, node);
     exp_message *msg;
-    cJSON *p = NULL;
 
     bus->cursor = n->next;
-    if (env == NULL) {
-      l->dropped++;
-      continue;
-    }
-    if (bus->cursor == &r->listeners) {
-      p = payload;
-      payload = NULL;
-    } else if ((p = cJSON_Duplicate(payload, 1)) == NULL) {
-      l->dropped++;
-      continue;
-    }
-    msg = exp_message_new(env, p);
-    if (msg == NULL)
+    if (env == NULL || (msg = exp_message_new(env)) == NULL)
       l->dropped++;
     else if (exp_listener_deliver(l, msg) && !running(bus))
-      break;
+      return 1;
   }
+  bus->cursor = NULL;
+  return 0;
+}
+
+static void count_dropped(exp_bus_route *r) {
+  if (r != NULL)
+    for (exp_list *n = r->listeners.next; n != &r->listeners; n = n->next)
+      EXP_CONTAINER_OF(n, exp_listener, node)->dropped++;
+}
+
+/* Delivers a broadcast (its envelope's raw text, size bytes on the wire)
+ * to the listeners of its (channel, name) and to the channel's catch-all
+ * listeners, every one sharing one copy of its bytes.  A payload nobody
+ * could parse is dropped and counted on those listeners. */
+static void route(exp_bus *bus, envelope_parts *e, const char *id,
+                  const char *name, const char *channel);
+
+static void dispatch(exp_bus *bus, const char *arg, size_t arg_len) {
+  envelope_parts e;
+  char small[3 * SHORT], *strings = small;
+  const char *id, *name, *channel;
+
+  memset(&e, 0, sizeof(e));
+  id = name = channel = NULL;
+  if (arg != NULL && arg[0] == '{' &&
+      exp_json_members(arg, arg_len, on_envelope_member, &e) == 0) {
+    size_t need = e.id.value_len + e.name.value_len + e.channel.value_len;
+    if (need > sizeof(small))
+      strings = exp_malloc(need);
+    if (strings != NULL) {
+      id = decode(&e.id, strings);
+      name = decode(&e.name, strings + e.id.value_len);
+      channel = decode(&e.channel, strings + e.id.value_len + e.name.value_len);
+    }
+  }
+  if (id == NULL || name == NULL || channel == NULL)
+    exp_logf(
+        &bus->sdk->log, strings == NULL ? EXP_LOG_ERROR : EXP_LOG_WARN, "%s",
+        strings == NULL ? "out of memory: a broadcast was dropped"
+                        : "ignoring a broadcast without string id, name and "
+                          "channel");
+  else
+    route(bus, &e, id, name, channel);
+  if (strings != small)
+    exp_free(strings);
+}
+
+/* The second half of dispatch, once the envelope's strings are decoded. */
+static void route(exp_bus *bus, envelope_parts *e, const char *id,
+                  const char *name, const char *channel) {
+  exp_bus_chan *c;
+  exp_bus_route *r, *all, *routes[2];
+  exp_envelope *env;
+  int status;
+
+  c = find_chan(bus, channel);
+  r = c != NULL ? find_route(bus, channel, name) : NULL;
+  all = c != NULL ? c->all : NULL;
+  if (r != NULL && exp_list_empty(&r->listeners))
+    r = NULL;
+  if (all != NULL && exp_list_empty(&all->listeners))
+    all = NULL;
+  if (r == NULL && all == NULL)
+    return;
+  if (e->payload.value == NULL) {
+    e->payload.value = "null";
+    e->payload.value_len = 4;
+  }
+  status = exp_json_check(e->payload.value, e->payload.value_len,
+                          CJSON_NESTING_LIMIT, 0, NULL);
+  if (status != EXP_JSON_OK) {
+    count_dropped(r);
+    count_dropped(all);
+    if (status == EXP_JSON_DEEP)
+      exp_logf(&bus->sdk->log, EXP_LOG_WARN,
+               "dropped broadcast \"%s\" on channel %s: its payload of %zu "
+               "bytes is nested deeper than %d levels",
+               name, channel, e->payload.value_len, CJSON_NESTING_LIMIT);
+    else
+      exp_logf(&bus->sdk->log, EXP_LOG_WARN,
+               "dropped broadcast \"%s\" on channel %s: its payload of %zu "
+               "bytes is not valid JSON",
+               name, channel, e->payload.value_len);
+    return;
+  }
+  env = exp_envelope_new(bus, id, name, channel, e->payload.value,
+                         e->payload.value_len, uv_now(bus->sdk->loop));
   if (env == NULL)
     exp_logf(&bus->sdk->log, EXP_LOG_ERROR,
              "out of memory: a broadcast was dropped");
+  routes[0] = r;
+  routes[1] = all;
+  for (int i = 0; i < 2; i++)
+    if (routes[i] != NULL)
+      routes[i]->refs++;
+  for (int i = 0; i < 2; i++)
+    if (routes[i] != NULL && deliver(bus, routes[i], env))
+      break;
   /* After a teardown the stop freed the routes already. */
-  if (bus->sdk != NULL) {
-    bus->dispatching = NULL;
-    bus->cursor = NULL;
-    if (r->refs == 0)
-      free_route(bus, r);
-  }
-  cJSON_Delete(payload);
+  if (bus->sdk != NULL)
+    for (int i = 0; i < 2; i++)
+      if (routes[i] != NULL)
+        release_route(bus, routes[i]);
   if (env != NULL)
     exp_envelope_unref(env);
 }
 
-static void on_event(void *ud, const char *name, cJSON *arg, size_t size) {
+static void on_event(void *ud, const char *name, const char *arg,
+                     size_t arg_len, size_t size) {
   exp_bus *bus = ud;
 
-  if (!running(bus)) {
-    cJSON_Delete(arg);
+  EXP_UNUSED(size);
+  if (!running(bus))
     return;
-  }
   /* Callbacks may stop the handle: the bus stays readable until we
    * return. */
   exp_bus_ref(bus);
-  if (strcmp(name, "broadcast") == 0) {
-    dispatch(bus, arg, size);
-  } else {
-    if (strcmp(name, "subscribed") == 0)
-      on_subscribed(bus, arg);
-    cJSON_Delete(arg);
-  }
+  if (strcmp(name, "broadcast") == 0)
+    dispatch(bus, arg, arg_len);
+  else if (strcmp(name, "subscribed") == 0)
+    on_subscribed(bus, arg, arg_len);
   exp_bus_unref(bus);
 }
 
 /* ------------------------------------------------------------------ stop */
+
+static void detach_route(exp_bus_route *r, exp_list *notify) {
+  while (!exp_list_empty(&r->listeners)) {
+    exp_listener *l = EXP_CONTAINER_OF(r->listeners.next, exp_listener, node);
+    exp_list_remove(&l->node);
+    l->route = NULL;
+    exp_listener_detach(l, notify);
+  }
+}
 
 static void bus_stop(void *self) {
   exp_bus *bus = self;
@@ -473,12 +583,7 @@ static void bus_stop(void *self) {
   for (n = exp_hmap_first(&bus->routes, &i); n != NULL; n = next) {
     exp_bus_route *r = (exp_bus_route *)n;
     next = exp_hmap_next(&bus->routes, n, &i);
-    while (!exp_list_empty(&r->listeners)) {
-      exp_listener *l = EXP_CONTAINER_OF(r->listeners.next, exp_listener, node);
-      exp_list_remove(&l->node);
-      l->route = NULL;
-      exp_listener_detach(l, &notify);
-    }
+    detach_route(r, &notify);
     exp_free(r);
   }
   for (n = exp_hmap_first(&bus->chans, &i); n != NULL; n = next) {
@@ -490,11 +595,14 @@ static void bus_stop(void *self) {
       l->route = NULL;
       exp_list_insert_tail(&listening, &l->node);
     }
+    if (c->all != NULL) {
+      detach_route(c->all, &notify);
+      exp_free(c->all);
+    }
     exp_free(c);
   }
   exp_hmap_free(&bus->routes);
   exp_hmap_free(&bus->chans);
-  bus->dispatching = NULL;
   bus->cursor = NULL;
   while (!exp_list_empty(&listening)) {
     exp_listener *l = EXP_CONTAINER_OF(listening.next, exp_listener, node);

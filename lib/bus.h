@@ -42,8 +42,9 @@ typedef struct exp_bus_chan {
   exp_hnode hnode;  /* in bus->chans, by id */
   exp_list pending; /* exp_listener.node of listens waiting for the ack */
   size_t routes;    /* routes on it: it is freed with the last */
-  int requested;    /* "subscribe" sent on this socket session */
-  int subscribed;   /* acknowledged on this socket session */
+  struct exp_bus_route *all; /* its catch-all route (exp_listen, name NULL) */
+  int requested;             /* "subscribe" sent on this socket session */
+  int subscribed;            /* acknowledged on this socket session */
   char id[];
 } exp_bus_chan;
 
@@ -61,8 +62,7 @@ struct exp_bus {
   exp_sdk *sdk; /* NULL once the handle stopped */
   exp_hmap chans;
   exp_hmap routes;
-  exp_bus_route *dispatching; /* the route a broadcast is delivered on */
-  exp_list *cursor;           /* the next listener node to deliver to */
+  exp_list *cursor; /* the next listener node a broadcast goes to */
 };
 
 /* The handle's bus, created on first use and attached to the handle as a

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "json_scan.h"
 
 enum { OPENING, CONNECTING, CONNECTED, OVER };
 
@@ -24,7 +25,6 @@ static int fail(exp_eio *s, int err, const char *fmt, ...) {
 static void reset_out(exp_eio *s, exp_eio_out *out) {
   cJSON_Delete(s->json);
   s->json = NULL;
-  s->arg = NULL;
   memset(out, 0, sizeof(*out));
   out->kind = EXP_EIO_NOTHING;
 }
@@ -69,7 +69,6 @@ void exp_eio_init(exp_eio *s, int version, uint64_t now,
 void exp_eio_cleanup(exp_eio *s) {
   cJSON_Delete(s->json);
   s->json = NULL;
-  s->arg = NULL;
 }
 
 /* A positive whole number of milliseconds from the open packet. */
@@ -147,20 +146,49 @@ static int on_connect(exp_eio *s, const char *p, size_t n, exp_eio_out *out) {
   return 0;
 }
 
+/* The first two elements of an event's array: its name and argument. */
+typedef struct event_parts {
+  int n;
+  exp_json_member name, arg;
+} event_parts;
+
+static int on_element(void *ud, const exp_json_member *m) {
+  event_parts *e = ud;
+  if (e->n == 0)
+    e->name = *m;
+  else if (e->n == 1)
+    e->arg = *m;
+  e->n++;
+  return 0;
+}
+
+/* The array is read by structure only: the argument is not parsed here. */
 static int on_event(exp_eio *s, const char *p, size_t n, exp_eio_out *out) {
-  const cJSON *name;
+  event_parts e;
   int r;
   if (s->state != CONNECTED)
     return fail(s, EXP_EPROTOCOL, "a Socket.IO event before CONNECT");
-  if ((r = parse_json(s, p, n, "a Socket.IO event")) != 0)
-    return r;
-  name = cJSON_IsArray(s->json) ? s->json->child : NULL;
-  if (!cJSON_IsString(name))
+  memset(&e, 0, sizeof(e));
+  while (n > 0 && is_space(*p)) {
+    p++;
+    n--;
+  }
+  if (n == 0 || p[0] != '[' || exp_json_members(p, n, on_element, &e) != 0)
+    return fail(s, EXP_EPROTOCOL, "a Socket.IO event that is no JSON array");
+  if (e.n == 0 || !exp_json_is_string(e.name.value, e.name.value_len))
     return fail(s, EXP_EPROTOCOL, "a Socket.IO event without a name");
-  s->arg = name->next;
+  r = exp_json_unescape(e.name.value + 1, e.name.value_len - 2, s->name,
+                        sizeof(s->name), NULL);
+  if (r == EXP_JSON_TOO_LONG)
+    return 0;
+  if (r != 0)
+    return fail(s, EXP_EPROTOCOL, "a Socket.IO event with an invalid name");
   out->kind = EXP_EIO_EVENT;
-  out->name = name->valuestring;
-  out->arg = s->arg;
+  out->name = s->name;
+  if (e.n > 1) {
+    out->arg = e.arg.value;
+    out->arg_len = e.arg.value_len;
+  }
   return 0;
 }
 
@@ -179,12 +207,10 @@ static int on_connect_error(exp_eio *s, const char *p, size_t n,
             : s->json;
     if (cJSON_IsString(m) && m->valuestring[0] != '\0')
       msg = m->valuestring;
-    s->arg = s->json;
   }
   s->state = OVER;
   snprintf(s->msg, sizeof(s->msg), "%s", msg);
   out->kind = EXP_EIO_CONNECT_ERROR;
-  out->arg = s->arg;
   out->message = msg;
   return 0;
 }
@@ -198,9 +224,15 @@ static int closed(exp_eio *s, exp_eio_out *out, const char *why) {
 }
 
 /* A Socket.IO packet: type, optional "/nsp,", optional ack id, payload. */
+static int no_member(void *ud, const exp_json_member *m) {
+  EXP_UNUSED(ud);
+  EXP_UNUSED(m);
+  return 0;
+}
+
 static int on_message(exp_eio *s, const char *p, const char *end,
                       exp_eio_out *out) {
-  int default_nsp = 1, r;
+  int default_nsp = 1;
   char type;
   if (p == end)
     return fail(s, EXP_EPROTOCOL, "an empty Socket.IO packet");
@@ -231,9 +263,8 @@ static int on_message(exp_eio *s, const char *p, const char *end,
     return on_event(s, p, (size_t)(end - p), out);
   case '3':
     /* We never ask for acks; check the shape and drop it. */
-    if ((r = parse_json(s, p, (size_t)(end - p), "a Socket.IO ACK")) != 0)
-      return r;
-    if (!cJSON_IsArray(s->json))
+    if (p == end || *p != '[' ||
+        exp_json_members(p, (size_t)(end - p), no_member, NULL) != 0)
       return fail(s, EXP_EPROTOCOL, "a Socket.IO ACK that is no array");
     return 0;
   default:
@@ -332,18 +363,6 @@ uint64_t exp_eio_max_payload(const exp_eio *s) {
 
 const char *exp_eio_message(const exp_eio *s) {
   return s->msg;
-}
-
-cJSON *exp_eio_take_arg(exp_eio *s) {
-  cJSON *a = s->arg;
-  if (a == NULL)
-    return NULL;
-  s->arg = NULL;
-  if (a == s->json) {
-    s->json = NULL;
-    return a;
-  }
-  return cJSON_DetachItemViaPointer(s->json, a);
 }
 
 int exp_eio_server_is_v3(const exp_eio *s) {

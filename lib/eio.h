@@ -32,14 +32,18 @@ typedef enum exp_eio_kind {
 } exp_eio_kind;
 
 /* What one feed or tick produced.  Everything is lent until the next call
- * on the session (or exp_eio_cleanup). */
+ * on the session (or exp_eio_cleanup); arg points into the fed frame. */
 typedef struct exp_eio_out {
   exp_eio_kind kind;
   const char *send; /* a text frame to send now, or NULL */
   size_t send_len;
-  const char *name;    /* EVENT: the event name */
-  const cJSON *arg;    /* EVENT: first argument, NULL when none;
-                          CONNECT_ERROR: the payload, NULL when none */
+  const char *name; /* EVENT: the event name, decoded */
+  /* EVENT: the raw JSON text of the first argument, NULL when none.  Its
+   * extent is found by structure only (json_scan.h): its contents are the
+   * receiver's to check, so that an odd payload costs the message, not
+   * the session. */
+  const char *arg;
+  size_t arg_len;
   const char *message; /* CONNECT_ERROR, CLOSED: what the server said */
 } exp_eio_out;
 
@@ -55,8 +59,8 @@ typedef struct exp_eio {
   uint64_t pong_deadline; /* EIO 3: 0, or when the pong must be in */
   uint64_t alive_until;   /* EIO 4: when the server's next ping is late */
   uint64_t max_payload;   /* the server's limit on one frame, 0: none said */
-  cJSON *json;            /* the latest packet's JSON */
-  cJSON *arg;             /* out->arg, inside json */
+  cJSON *json;            /* the latest control packet's JSON */
+  char name[64];          /* out->name */
   char msg[160];
 } exp_eio;
 
@@ -74,7 +78,8 @@ void exp_eio_cleanup(exp_eio *s);
  * filled, or, when the session is over: EXP_EPROTOCOL (malformed or
  * unexpected packet), EXP_ENOMEM, EXP_ERUNTIME (fed after the session
  * ended), with exp_eio_message saying why.  After EXP_EIO_CONNECT_ERROR or
- * EXP_EIO_CLOSED the session is over too. */
+ * EXP_EIO_CLOSED the session is over too.  An event whose name does not
+ * fit out->name is nobody's: it is reported as EXP_EIO_NOTHING. */
 int exp_eio_feed(exp_eio *s, const char *frame, size_t len, uint64_t now,
                  exp_eio_out *out);
 
@@ -97,10 +102,6 @@ uint64_t exp_eio_max_payload(const exp_eio *s);
 
 /* Why the session ended, "" while it runs. */
 const char *exp_eio_message(const exp_eio *s);
-
-/* The latest out->arg, now owned by the caller (cJSON_Delete), NULL when
- * there is none; out->arg is no longer valid afterwards. */
-cJSON *exp_eio_take_arg(exp_eio *s);
 
 /* A version 4 session found a Socket.IO 2 server, which speaks Engine.IO 3
  * whatever it is asked: the caller should connect again with version 3. */

@@ -47,7 +47,7 @@ static exp_message *pop(exp_listener *l) {
   exp_message *m = EXP_CONTAINER_OF(l->queue.next, exp_message, node);
   exp_list_remove(&m->node);
   l->queued--;
-  l->queued_bytes -= m->env->size;
+  l->queued_bytes -= exp_message_bytes(m);
   return m;
 }
 
@@ -115,7 +115,7 @@ static int complete_next(exp_listener *l, int status, exp_message *msg) {
 
 int exp_listener_deliver(exp_listener *l, exp_message *msg) {
   exp_sdk *sdk = l->bus->sdk;
-  size_t size = msg->env->size;
+  size_t size = exp_message_bytes(msg);
 
   if (l->on_message != NULL) {
     exp_sdk_enter(sdk);
@@ -169,9 +169,10 @@ int exp_listen(exp_channel *ch, const char *name, const exp_listen_opts *opts,
     return EXP_EOPTIONS;
   if (sdk == NULL)
     return EXP_ERUNTIME;
-  if (name == NULL || name[0] == '\0' || cb == NULL)
+  if ((name != NULL && name[0] == '\0') || cb == NULL)
     return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
-                         "a listen needs an event name and a callback");
+                         "a listen needs a callback, and an event name that "
+                         "is not empty (or NULL for every event)");
   if (sdk->state != EXP_SDK_STARTED)
     return exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL, "the SDK is stopping");
   /* The server would leave the subscription out without a word. */

@@ -36,7 +36,7 @@ struct exp_listener {
   void *next_ud;
   exp_list queue; /* exp_message.node, oldest first */
   size_t queued;
-  size_t queued_bytes; /* the sizes of the queued broadcasts' envelopes */
+  size_t queued_bytes; /* what the queued messages hold (exp_message_bytes) */
   size_t queue_max;
   size_t queue_max_bytes;
   uint64_t max_age_ms;

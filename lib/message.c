@@ -6,9 +6,11 @@
 #include "waiter.h"
 
 exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
-                               const char *channel, uint64_t at, size_t size) {
+                               const char *channel, const char *payload,
+                               size_t payload_len, uint64_t at) {
   size_t ni = strlen(id) + 1, nn = strlen(name) + 1, nc = strlen(channel) + 1;
-  exp_envelope *env = exp_malloc(sizeof(*env) + ni + nn + nc);
+  size_t bytes = sizeof(exp_envelope) + ni + nn + nc + payload_len + 1;
+  exp_envelope *env = exp_malloc(bytes);
   char *s;
 
   if (env == NULL)
@@ -17,9 +19,14 @@ exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
   env->id = memcpy(s, id, ni);
   env->name = memcpy(s + ni, name, nn);
   env->channel = memcpy(s + ni + nn, channel, nc);
+  s += ni + nn + nc;
+  memcpy(s, payload, payload_len);
+  s[payload_len] = '\0';
+  env->payload = s;
+  env->payload_len = payload_len;
   env->refs = 1;
   env->at = at;
-  env->size = size;
+  env->bytes = bytes;
   exp_bus_ref(bus);
   env->bus = bus;
   return env;
@@ -32,18 +39,20 @@ void exp_envelope_unref(exp_envelope *env) {
   exp_free(env);
 }
 
-exp_message *exp_message_new(exp_envelope *env, cJSON *payload) {
+exp_message *exp_message_new(exp_envelope *env) {
   exp_message *m = exp_malloc(sizeof(*m));
 
-  if (m == NULL) {
-    cJSON_Delete(payload);
+  if (m == NULL)
     return NULL;
-  }
   exp_list_init(&m->node);
   env->refs++;
   m->env = env;
-  m->payload = payload;
+  m->payload = NULL;
   return m;
+}
+
+size_t exp_message_bytes(const exp_message *msg) {
+  return msg->env->bytes + sizeof(*msg);
 }
 
 void exp_message_free(exp_message *msg) {
@@ -67,7 +76,20 @@ const char *exp_message_id(const exp_message *msg) {
 }
 
 cJSON *exp_message_payload(const exp_message *msg) {
-  return msg != NULL ? msg->payload : NULL;
+  exp_message *m = (exp_message *)msg;
+
+  if (m == NULL)
+    return NULL;
+  /* The text was checked on arrival: only memory can fail this. */
+  if (m->payload == NULL)
+    m->payload = cJSON_ParseWithLength(m->env->payload, m->env->payload_len);
+  return m->payload;
+}
+
+const char *exp_message_payload_json(const exp_message *msg, size_t *len) {
+  if (len != NULL)
+    *len = msg != NULL ? msg->env->payload_len : 0;
+  return msg != NULL ? msg->env->payload : NULL;
 }
 
 cJSON *exp_message_get(const exp_message *msg, const char *path) {

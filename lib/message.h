@@ -1,9 +1,11 @@
 /*
  * message.h: received broadcasts (internal).
  *
- * The parts every listener's copy shares (ids, name, arrival time, the bus
- * for responding) live once in a reference-counted envelope; a message is
- * an envelope reference plus its own payload.
+ * A broadcast is kept as it came over the wire: one reference-counted
+ * envelope holds its ids, name, arrival time, the bus for responding, and
+ * its payload's raw JSON text, shared by every listener that got it.  A
+ * message is an envelope reference plus the payload's tree, parsed only
+ * when the application asks for it.
  */
 #ifndef EXP_MESSAGE_H
 #define EXP_MESSAGE_H
@@ -17,25 +19,31 @@ typedef struct exp_envelope {
   unsigned refs;
   exp_bus *bus;   /* a reference held */
   uint64_t at;    /* arrival, on the loop's clock (ms) */
-  size_t size;    /* the message that carried it: what a queued copy weighs */
+  size_t bytes;   /* its one allocation: what a queued message holds */
   const char *id; /* the strings live after the struct */
   const char *name;
   const char *channel;
+  const char *payload; /* raw JSON text, checked, NUL-terminated */
+  size_t payload_len;
 } exp_envelope;
 
 struct exp_message {
   exp_list node; /* in a listener's queue */
   exp_envelope *env;
-  cJSON *payload; /* owned; NULL when the broadcast had none */
+  cJSON *payload; /* parsed on the first exp_message_payload, else NULL */
 };
 
-/* NULL when out of memory. */
+/* payload: the raw JSON text of the payload, copied.  NULL when out of
+ * memory. */
 exp_envelope *exp_envelope_new(exp_bus *bus, const char *id, const char *name,
-                               const char *channel, uint64_t at, size_t size);
+                               const char *channel, const char *payload,
+                               size_t payload_len, uint64_t at);
 void exp_envelope_unref(exp_envelope *env);
 
-/* Takes a reference to env and payload over (freed on failure too).  NULL
- * when out of memory. */
-exp_message *exp_message_new(exp_envelope *env, cJSON *payload);
+/* A message of env (a reference is taken); NULL when out of memory. */
+exp_message *exp_message_new(exp_envelope *env);
+
+/* What a queued message holds: its envelope and itself. */
+size_t exp_message_bytes(const exp_message *msg);
 
 #endif

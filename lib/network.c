@@ -498,7 +498,7 @@ static int on_text(void *ud, const char *msg, size_t len) {
   case EXP_EIO_EVENT:
     if (n->ev.on_event != NULL) {
       exp_sdk_enter(n->sdk);
-      n->ev.on_event(n->ud, out.name, exp_eio_take_arg(&s->eio), len);
+      n->ev.on_event(n->ud, out.name, out.arg, out.arg_len, len);
       exp_sdk_leave(n->sdk);
     }
     break;

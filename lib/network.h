@@ -22,9 +22,12 @@ typedef struct exp_network_events {
   /* The Socket.IO session is up (first connect and every reconnect): the
    * server has forgotten every subscription, send them again here. */
   void (*on_connected)(void *ud);
-  /* A server event.  arg is handed over (NULL when the event had none);
-   * size is the length of the message that carried it. */
-  void (*on_event)(void *ud, const char *name, cJSON *arg, size_t size);
+  /* A server event: its name and the raw JSON text of its first argument
+   * (NULL, 0 when it had none), lent for the call.  The argument's extent
+   * is checked, its contents are not (eio.h).  size is the length of the
+   * message that carried it. */
+  void (*on_event)(void *ud, const char *name, const char *arg, size_t arg_len,
+                   size_t size);
 } exp_network_events;
 
 /* Called by exp_start when the enable_network option is set: creates the

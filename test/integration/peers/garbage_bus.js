@@ -4,7 +4,10 @@
 // first, then the proper one, and then, for a channel named "garbage", sends
 // broken broadcasts followed by two good ones ({"good":1}, then one without
 // payload).  The first "subscribe" naming a channel called "deaf-once" gets
-// no acknowledgement for it, as if the server had lost it.
+// no acknowledgement for it, as if the server had lost it.  For a channel
+// named "odd" it writes raw Socket.IO frames, past socket.io's encoder:
+// payloads nested 999 (fine), 1001 and 5000 deep, one that holds together
+// but is no JSON, then a good one ({"good":1}).
 // Usage: node garbage_bus.js; prints "listening <origin>".
 'use strict';
 
@@ -63,6 +66,17 @@ io.on('connection', (socket) => {
     if (!Array.isArray(ids)) return;
     for (const id of ids) {
       const name = JSON.parse(Buffer.from(String(id), 'base64').toString())[1];
+      if (name === 'odd') {
+        const raw = (bid, payload) => socket.conn.write('2' +
+          `["broadcast",{"id":"${bid}","name":"e","channel":${JSON.stringify(id)},"payload":${payload}}]`);
+        const deep = (d) => '['.repeat(d) + ']'.repeat(d);
+        raw('d999', deep(999));
+        raw('d1001', deep(1001));
+        raw('d5000', deep(5000));
+        raw('bad', '{"a":tru,"b":[}]');
+        raw('g1', '{"good":1}');
+        continue;
+      }
       if (name !== 'garbage') continue;
       socket.emit('broadcast');
       socket.emit('broadcast', 'a string');
