@@ -201,7 +201,16 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT)     /* 20000 */                \
   XX(HOSTS, "hosts", STR)                           /* host alone */           \
   XX(HOSTS_RETRY_MS, "hosts_retry_ms", INT)         /* 60000 */                \
-  XX(AUTH, "auth", STR) /* saved exp_auth_json text */
+  XX(AUTH, "auth", STR) /* saved exp_auth_json text */                       \
+  XX(MAX_JSON_NODES, "max_json_nodes", INT)         /* 1000000 */              \
+  XX(STALL_TIMEOUT_MS, "stall_timeout_ms", INT)     /* 10000 */
+
+/* max_body_bytes caps what one answer or socket message may hold;
+ * max_json_nodes caps the JSON values of a REST answer, as each costs cJSON
+ * a node of about 64 bytes (EXP_ETOOBIG past it).  stall_timeout_ms bounds
+ * how long a connected socket that receives nothing goes unnoticed: after
+ * half of it in silence the SDK pings (a websocket ping), and reconnects
+ * when the other half passes without an answer. */
 
 /* EXP_OPT_<name> for each option of the list above. */
 typedef enum exp_option {
@@ -760,9 +769,10 @@ typedef void (*exp_next_cb)(exp_sdk *sdk, int status, exp_message *msg,
                             void *ud);
 
 /* Listens for event name on ch (NULL: every event on ch); cb (required)
- * gets the listener once the server acknowledged the subscription.  With on_message, each broadcast
- * goes to on_message(msg_ud); with on_message NULL, broadcasts are queued
- * for exp_listener_next/_wait, bounded by opts (NULL: the defaults).
+ * gets the listener once the server acknowledged the subscription.  With
+ * on_message, each broadcast goes to on_message(msg_ud); with on_message
+ * NULL, broadcasts are queued for exp_listener_next/_wait, bounded by opts
+ * (NULL: the defaults).
  * exp_listen_wait makes either style (out required): a script gets a
  * callback-style listener's broadcasts while it runs the loop (exp_sleep
  * or any other _wait). */

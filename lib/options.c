@@ -28,6 +28,8 @@ void exp_options_init(exp_options *o) {
   o->num[EXP_OPT_RECONNECT_MIN_MS] = 1000;
   o->num[EXP_OPT_RECONNECT_MAX_MS] = 20000;
   o->num[EXP_OPT_HOSTS_RETRY_MS] = 60000;
+  o->num[EXP_OPT_MAX_JSON_NODES] = 1000000;
+  o->num[EXP_OPT_STALL_TIMEOUT_MS] = 10000;
 }
 
 void exp_options_free(exp_options *o) {
@@ -190,6 +192,13 @@ static int check_numbers(const exp_options *o, char *msg, size_t msg_size) {
       o->num[EXP_OPT_HOSTS_RETRY_MS] > 86400000)
     return bad(msg, msg_size, EXP_OPT_HOSTS_RETRY_MS,
                "must be between 1 and 86400000");
+  if (o->num[EXP_OPT_MAX_JSON_NODES] <= 0 ||
+      (uint64_t)o->num[EXP_OPT_MAX_JSON_NODES] > SIZE_MAX / 2)
+    return bad(msg, msg_size, EXP_OPT_MAX_JSON_NODES, "must be positive");
+  if (o->num[EXP_OPT_STALL_TIMEOUT_MS] < 2 ||
+      o->num[EXP_OPT_STALL_TIMEOUT_MS] > 86400000)
+    return bad(msg, msg_size, EXP_OPT_STALL_TIMEOUT_MS,
+               "must be between 2 and 86400000");
   return 0;
 }
 

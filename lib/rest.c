@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "http.h"
+#include "json_scan.h"
 #include "session.h"
 #include "url.h"
 #include "waiter.h"
@@ -91,8 +92,18 @@ static const char *method_name(const char *m) {
 
 /* An answer that is not 2xx: EXP_EAPI (404: EXP_ENOTFOUND) with the
  * server's {code, message} when it sent them. */
+/* Whether a body holds more JSON values than max_json_nodes lets cJSON
+ * build (its text is checked without building anything). */
+static int too_many_nodes(const call *c, const exp_http_response *res) {
+  size_t max = (size_t)c->sdk->opt.num[EXP_OPT_MAX_JSON_NODES];
+  return exp_json_check(res->body, res->body_len, 0, max, NULL) ==
+         EXP_JSON_TOO_MANY;
+}
+
 static void fail_api(call *c, const exp_http_response *res) {
-  cJSON *j = cJSON_ParseWithLength(res->body, res->body_len);
+  cJSON *j = too_many_nodes(c, res)
+                 ? NULL
+                 : cJSON_ParseWithLength(res->body, res->body_len);
   const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
   char msg[400];
@@ -277,6 +288,14 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
   }
   if (res->status / 100 != 2) {
     fail_api(c, res);
+    return;
+  }
+  if (res->body_len > 0 && too_many_nodes(c, res)) {
+    char msg[128];
+    snprintf(msg, sizeof(msg),
+             "the answer holds more than %lld JSON values (max_json_nodes)",
+             (long long)c->sdk->opt.num[EXP_OPT_MAX_JSON_NODES]);
+    fail(c, EXP_ETOOBIG, res->status, NULL, msg);
     return;
   }
   if (res->body_len > 0) {

@@ -24,7 +24,16 @@ typedef union count_head {
   max_align_t align;
 } count_head;
 
-static atomic_long count_live_bytes, count_live_blocks;
+static atomic_long count_live_bytes, count_live_blocks, count_peak_bytes;
+
+/* Raises the peak to the live bytes. */
+static inline void count_note_peak(void) {
+  long live = atomic_load(&count_live_bytes);
+  long peak = atomic_load(&count_peak_bytes);
+  while (live > peak &&
+         !atomic_compare_exchange_weak(&count_peak_bytes, &peak, live))
+    ;
+}
 static _Thread_local long count_thread_calls;
 
 static inline void *count_take(count_head *h, size_t n) {
@@ -33,6 +42,7 @@ static inline void *count_take(count_head *h, size_t n) {
   h->size = n;
   atomic_fetch_add(&count_live_bytes, (long)n);
   atomic_fetch_add(&count_live_blocks, 1);
+  count_note_peak();
   return h + 1;
 }
 
@@ -77,6 +87,7 @@ static inline void *count_realloc(void *p, size_t n) {
     return NULL;
   q->size = n;
   atomic_fetch_add(&count_live_bytes, (long)n - (long)old);
+  count_note_peak();
   return q + 1;
 }
 
@@ -88,6 +99,15 @@ static inline long count_alloc_calls(void) {
 /* Bytes requested and not yet freed, every thread. */
 static inline long count_alloc_live(void) {
   return atomic_load(&count_live_bytes);
+}
+
+/* The most bytes live at once since the last reset, every thread. */
+static inline long count_alloc_peak(void) {
+  return atomic_load(&count_peak_bytes);
+}
+
+static inline void count_reset_peak(void) {
+  atomic_store(&count_peak_bytes, atomic_load(&count_live_bytes));
 }
 
 #endif

@@ -1546,6 +1546,34 @@ static void test_odd_payloads(void) {
   refserver_stop(&peer);
 }
 
+/* A REST answer of 30 MiB of tiny objects (10 million values) is refused
+ * with EXP_ETOOBIG before cJSON builds it: the heap peaks near the body's
+ * size, not at the gigabyte its tree would take (issue 8 item 3). */
+static void test_rest_node_cap(void) {
+  refserver peer;
+  exp_sdk *sdk;
+  cJSON *res = NULL;
+  long before, peak;
+
+  if (refserver_start(&peer, node_bin, garbage_js, NULL) != 0) {
+    CHECK(!"the garbage peer did not start");
+    return;
+  }
+  sdk = garbage_sdk(&peer);
+  before = count_alloc_live();
+  count_reset_peak();
+  CHECK_INT(exp_get_wait(sdk, "/api/tiny-objects", NULL, &res), EXP_ETOOBIG);
+  CHECK(res == NULL);
+  CHECK(strstr(exp_last_error(sdk)->message, "max_json_nodes") != NULL);
+  peak = count_alloc_peak() - before;
+  if (peak > 3 * 30 * 1048576L) {
+    fprintf(stderr, "the heap peaked %ld bytes above its start\n", peak);
+    CHECK(!"a REST answer cost more than 3x its size");
+  }
+  exp_stop(sdk);
+  refserver_stop(&peer);
+}
+
 /* A subscribe the server never acknowledged: once a listen timed out on
  * it, the next listen asks again, and the ack completes every listen
  * still waiting. */
@@ -1805,6 +1833,7 @@ int main(int argc, char **argv) {
   RUN(test_catch_all);
   RUN(test_shared_copy);
   RUN(test_heap_per_broadcast);
+  RUN(test_rest_node_cap);
   RUN(test_deadlock);
   RUN(test_pairing);
   RUN(test_pairing_stop);

@@ -36,8 +36,27 @@ function auth() {
   };
 }
 
+// GET /api/tiny-objects: 30 MiB of {} in an array, what costs cJSON most.
+function tinyObjects(res) {
+  const n = Math.floor((30 * 1024 * 1024 - 2) / 3);
+  const chunk = Buffer.from('{},'.repeat(65536));
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 2 + 3 * n - 1 });
+  res.write('[');
+  let left = n;
+  const more = () => {
+    while (left > 65536) {
+      left -= 65536;
+      if (!res.write(chunk)) return res.once('drain', more);
+    }
+    res.end('{},'.repeat(left - 1) + '{}]');
+    return undefined;
+  };
+  more();
+}
+
 const server = http.createServer((req, res) => {
   req.resume();
+  if (req.url === '/api/tiny-objects') return tinyObjects(res);
   req.on('end', () => {
     const ok = req.url === '/api/auth/login' || req.url === '/api/auth/token';
     const body = JSON.stringify(ok ? auth() : { code: 'not.found', message: 'No such route.' });
