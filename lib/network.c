@@ -52,6 +52,10 @@ typedef struct session {
   int text_err; /* why the text callback stopped the websocket */
   unsigned gen; /* exp_auth_gen of the session's token */
   size_t host;  /* the session's origin (hosts.h) */
+  /* Stall detection (stall_timeout_ms): when the latest bytes came, and
+   * the deadline of the websocket ping sent after a silence, 0 if none. */
+  uint64_t last_rx;
+  uint64_t probe_until;
   exp_conn *conn;
   exp_ws *ws;
   exp_eio eio;
@@ -82,6 +86,7 @@ struct exp_network {
   int switched;        /* the version changed since the last connect */
   unsigned attempt;
   uint64_t min_ms, max_ms, connect_timeout_ms;
+  uint64_t stall_ms; /* stall_timeout_ms: half of silence, half of probe */
   size_t max_message;
   exp_network_events ev;
   void *ud;
@@ -266,10 +271,21 @@ static uint64_t backoff(exp_network *n) {
   return r < floor ? floor : r;
 }
 
+/* When a connected session's silence is judged: the ping after half of
+ * stall_timeout_ms without a byte, then the answer's deadline. */
+static uint64_t stall_deadline(const exp_network *n, const session *s) {
+  if (s->phase != S_CONNECTED)
+    return 0;
+  return s->probe_until != 0 ? s->probe_until : s->last_rx + n->stall_ms / 2;
+}
+
 /* Arms the timer at the session's next deadline, or at once to drop a
  * broken session. */
 static void arm(exp_network *n) {
   uint64_t d = exp_eio_deadline(&n->cur->eio), now = uv_now(n->sdk->loop);
+  uint64_t stall = stall_deadline(n, n->cur);
+  if (stall != 0 && (d == 0 || stall < d))
+    d = stall;
   if (n->cur->phase == S_BROKEN)
     d = now;
   if (d == 0)
@@ -344,6 +360,7 @@ static void go_online(exp_network *n, session *s) {
   exp_sdk *sdk = n->sdk;
   n->state = NET_ONLINE;
   s->phase = S_CONNECTED;
+  s->last_rx = uv_now(sdk->loop);
   n->attempt = 0;
   n->switched = 0;
   exp_sdk_host_reached(sdk, s->host);
@@ -431,6 +448,8 @@ static void on_data(void *ud, const char *data, size_t len) {
   int r;
 
   n->reads++;
+  s->last_rx = uv_now(n->sdk->loop);
+  s->probe_until = 0;
   s->feeding = 1;
   s->text_err = 0;
   r = exp_ws_feed(s->ws, data, len);
@@ -517,6 +536,7 @@ static int on_text(void *ud, const char *msg, size_t len) {
 /* The session's deadline passed and what waited in the socket was read. */
 static void judge(exp_network *n) {
   session *s = n->cur;
+  uint64_t now = uv_now(n->sdk->loop), stall;
   exp_eio_out out;
   int r;
 
@@ -525,6 +545,24 @@ static void judge(exp_network *n) {
   if (s->phase == S_BROKEN) {
     lose(n, EXP_LOG_WARN, 0, "sending to the server failed");
     return;
+  }
+  stall = stall_deadline(n, s);
+  if (stall != 0 && now >= stall) {
+    if (s->probe_until != 0) {
+      exp_sdk_host_failed(n->sdk, s->host, EXP_ETIMEOUT,
+                          "the server stopped answering");
+      lose(n, EXP_LOG_WARN, 0,
+           "nothing came from the server for %llu ms, not even the answer "
+           "to a ping (stall_timeout_ms)",
+           (unsigned long long)(now - s->last_rx));
+      return;
+    }
+    /* A websocket ping: any server answers it, whatever its heartbeat. */
+    s->probe_until = now + n->stall_ms - n->stall_ms / 2;
+    if ((r = exp_ws_ping(s->ws)) != 0 || (r = flush_ws(s)) != 0) {
+      lose(n, EXP_LOG_WARN, 0, "%s", send_failure(r, "sending a ping failed"));
+      return;
+    }
   }
   if (exp_eio_tick(&s->eio, uv_now(n->sdk->loop), &out) != 0) {
     /* No open or no pong in time: the origin stopped answering. */
@@ -631,6 +669,7 @@ int exp_network_attach(exp_sdk *sdk) {
   n->min_ms = (uint64_t)o->num[EXP_OPT_RECONNECT_MIN_MS];
   n->max_ms = (uint64_t)o->num[EXP_OPT_RECONNECT_MAX_MS];
   n->connect_timeout_ms = (uint64_t)o->num[EXP_OPT_REQUEST_TIMEOUT_MS];
+  n->stall_ms = (uint64_t)o->num[EXP_OPT_STALL_TIMEOUT_MS];
   n->max_message = (size_t)o->num[EXP_OPT_MAX_BODY_BYTES];
   r = exp_sdk_attach(sdk, &ops, n);
   if (r != 0) {

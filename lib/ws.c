@@ -395,6 +395,16 @@ int exp_ws_send_text(exp_ws *ws, const char *msg, size_t len) {
   return flush(ws);
 }
 
+int exp_ws_ping(exp_ws *ws) {
+  static const uint8_t body[] = "exp";
+  struct wslay_event_msg m = {WSLAY_PING, body, sizeof(body) - 1};
+  if (ws->state != OPEN)
+    return EXP_ERUNTIME;
+  if (wslay_event_queue_msg(ws->ctx, &m) != 0)
+    return fail(ws, EXP_ENOMEM, "out of memory");
+  return flush(ws);
+}
+
 int exp_ws_close(exp_ws *ws, uint16_t code, const char *reason) {
   size_t n = reason != NULL ? strlen(reason) : 0;
   if (n > 123)

@@ -63,6 +63,11 @@ int exp_ws_eof(exp_ws *ws);
  * the websocket is not open. */
 int exp_ws_send_text(exp_ws *ws, const char *msg, size_t len);
 
+/* Queues a ping (RFC 6455 5.5.2); the peer's pong comes back as input like
+ * any other.  0, EXP_ENOMEM, or EXP_ERUNTIME when the websocket is not
+ * open. */
+int exp_ws_ping(exp_ws *ws);
+
 /* Starts the close handshake with code (1000 for a normal close) and a
  * reason of at most 123 bytes (NULL for none); feed until EXP_WS_CLOSED.
  * Before the websocket is open it just ends it.  0, EXP_EOPTIONS (reason

@@ -634,6 +634,29 @@ static void test_busy_pause(void) {
   free(st.channel);
 }
 
+/* A connection black-holed after the connect (the peer neither reads nor
+ * writes, the TCP connection stays open) is noticed within
+ * stall_timeout_ms by a websocket ping, not after the 45 s of the
+ * Engine.IO heartbeat (issue 8 item 6). */
+static void test_stall(void) {
+  for (int eio = 3; eio <= 4; eio++) {
+    uv_loop_t loop;
+    net_state st = {0};
+    exp_sdk *sdk;
+
+    reset_logs();
+    uv_loop_init(&loop);
+    sdk = make(&loop, peer.origin, "blackhole", eio);
+    CHECK_INT(exp_set_int(sdk, EXP_OPT_STALL_TIMEOUT_MS, 1000), 0);
+    begin(&st, sdk);
+    CHECK(wait_for(&loop, &st.online, 1, 5000));
+    CHECK(wait_for(&loop, &st.online, 2, 5000));
+    CHECK_INT(st.offline, 1);
+    CHECK(strstr(lines, "stall_timeout_ms") != NULL);
+    finish(sdk, &loop);
+  }
+}
+
 static int connected_version(const char *name, int eio, int *online) {
   uv_loop_t loop;
   net_state st = {0};
@@ -787,6 +810,7 @@ int main(int argc, char **argv) {
   RUN(test_peer_cases);
   RUN(test_heartbeat);
   RUN(test_busy_pause);
+  RUN(test_stall);
   RUN(test_fallback);
   RUN(test_hang);
   RUN(test_server_restart);

@@ -548,6 +548,26 @@ static void test_ping_pong(void) {
   rec_free(&r);
 }
 
+/* Our own ping, masked like every client frame; before the handshake
+ * there is nothing to ping. */
+static void test_our_ping(void) {
+  rec r = {0};
+  exp_ws *ws = open_ws(&r, 0);
+  char *out;
+  size_t n, pos = 0;
+  cframe f;
+  CHECK_INT(exp_ws_ping(ws), 0);
+  out = exp_ws_take_output(ws, &n);
+  CHECK(next_frame((unsigned char *)out, n, &pos, &f));
+  CHECK(f.fin && f.op == 9 && f.n == 3);
+  CHECK_INT(pos, n);
+  free(out);
+  CHECK_INT(exp_ws_close(ws, 1000, NULL), 0);
+  CHECK_INT(exp_ws_ping(ws), EXP_ERUNTIME);
+  exp_ws_free(ws);
+  rec_free(&r);
+}
+
 static void test_send(void) {
   rec r = {0};
   exp_ws *ws = open_ws(&r, 0);
@@ -912,6 +932,7 @@ int main(void) {
   RUN(test_fragments);
   RUN(test_ping_pong);
   RUN(test_send);
+  RUN(test_our_ping);
   RUN(test_send_from_callback);
   RUN(test_peer_close);
   RUN(test_our_close);

@@ -92,7 +92,8 @@ function serve(ws, sock, v3, c, first) {
   const interval = fast || silent ? 150 : 25000;
   const timeout = fast || silent ? 150 : 20000;
   let pinger = null;
-  const send = (s) => ws.readyState === ws.OPEN && ws.send(s);
+  let holed = false; // blackhole: neither reads nor writes any more
+  const send = (s) => !holed && ws.readyState === ws.OPEN && ws.send(s);
   const connected = () => {
     if (v3) send('40');
     else send(`40{"sid":"nsp-${Date.now()}"}`);
@@ -113,6 +114,11 @@ function serve(ws, sock, v3, c, first) {
       case 'eio-close': send('1'); break;
       case 'sio-disconnect': send('41'); break;
       case 'drop': setTimeout(() => sock.destroy(), 50); break;
+      case 'blackhole':
+        // The TCP connection stays open, nothing moves on it: not even the
+        // answers to the client's websocket pings.
+        setTimeout(() => { holed = true; sock.pause(); clearInterval(pinger); }, 100);
+        break;
       case 'deaf': {
         // Stops reading and floods pings: the pongs pile up on the client.
         const ping = frame(0x89, 'p'.repeat(125));
