@@ -9,9 +9,9 @@
 #include "network.h"
 #include "sdk.h"
 
-static void on_connected(void *ud);
+static void on_connected(void *ud, int renewal);
 static void on_event(void *ud, const char *name, const char *arg,
-                     size_t arg_len, size_t size);
+                     size_t arg_len, size_t size, int twins);
 static void bus_stop(void *self);
 
 static const exp_network_events events = {on_connected, on_event};
@@ -306,10 +306,11 @@ static size_t send_chunk(exp_bus *bus, cJSON *ids) {
   return 0;
 }
 
-/* The server forgot every subscription: subscribes every channel again,
- * in frames bounded by EXP_BUS_CHUNK_BYTES so that none passes the
- * server's limit on a message. */
-static void on_connected(void *ud) {
+/* A new session: subscribes every channel on it, in frames bounded by
+ * EXP_BUS_CHUNK_BYTES so that none passes the server's limit on a message.
+ * After a loss the server forgot every subscription; for a renewal's
+ * session the current one still has them all. */
+static void on_connected(void *ud, int renewal) {
   exp_bus *bus = ud;
   exp_hnode *n;
   cJSON *ids = NULL;
@@ -321,8 +322,10 @@ static void on_connected(void *ud) {
   for (n = exp_hmap_first(&bus->chans, &i); n != NULL;
        n = exp_hmap_next(&bus->chans, n, &i)) {
     exp_bus_chan *c = (exp_bus_chan *)n;
-    c->requested = 0;
-    c->subscribed = 0;
+    if (!renewal) {
+      c->requested = 0;
+      c->subscribed = 0;
+    }
     if (oom)
       continue;
     if (ids != NULL &&
@@ -451,7 +454,7 @@ static void count_dropped(exp_bus_route *r) {
 static void route(exp_bus *bus, envelope_parts *e, const char *id,
                   const char *name, const char *channel);
 
-static void dispatch(exp_bus *bus, const char *arg, size_t arg_len) {
+static void dispatch(exp_bus *bus, const char *arg, size_t arg_len, int twins) {
   envelope_parts e;
   char small[3 * SHORT], *strings = small;
   const char *id, *name, *channel;
@@ -475,6 +478,10 @@ static void dispatch(exp_bus *bus, const char *arg, size_t arg_len) {
         strings == NULL ? "out of memory: a broadcast was dropped"
                         : "ignoring a broadcast without string id, name and "
                           "channel");
+  else if (twins && exp_recent_seen(&bus->recent, id))
+    exp_logf(&bus->sdk->log, EXP_LOG_DEBUG,
+             "broadcast %s came on both sessions of a renewal: delivered once",
+             id);
   else
     route(bus, &e, id, name, channel);
   if (strings != small)
@@ -542,7 +549,7 @@ static void route(exp_bus *bus, envelope_parts *e, const char *id,
 }
 
 static void on_event(void *ud, const char *name, const char *arg,
-                     size_t arg_len, size_t size) {
+                     size_t arg_len, size_t size, int twins) {
   exp_bus *bus = ud;
 
   EXP_UNUSED(size);
@@ -552,7 +559,7 @@ static void on_event(void *ud, const char *name, const char *arg,
    * return. */
   exp_bus_ref(bus);
   if (strcmp(name, "broadcast") == 0)
-    dispatch(bus, arg, arg_len);
+    dispatch(bus, arg, arg_len, twins);
   else if (strcmp(name, "subscribed") == 0)
     on_subscribed(bus, arg, arg_len);
   exp_bus_unref(bus);

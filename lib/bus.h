@@ -30,6 +30,7 @@
 #include "common.h"
 #include "exp.h"
 #include "hmap.h"
+#include "recent.h"
 
 typedef struct exp_bus exp_bus;
 
@@ -62,7 +63,8 @@ struct exp_bus {
   exp_sdk *sdk; /* NULL once the handle stopped */
   exp_hmap chans;
   exp_hmap routes;
-  exp_list *cursor; /* the next listener node a broadcast goes to */
+  exp_list *cursor;  /* the next listener node a broadcast goes to */
+  exp_recent recent; /* ids of broadcasts while two sessions overlap */
 };
 
 /* The handle's bus, created on first use and attached to the handle as a
