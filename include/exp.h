@@ -201,9 +201,9 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(RECONNECT_MAX_MS, "reconnect_max_ms", INT)     /* 20000 */                \
   XX(HOSTS, "hosts", STR)                           /* host alone */           \
   XX(HOSTS_RETRY_MS, "hosts_retry_ms", INT)         /* 60000 */                \
-  XX(AUTH, "auth", STR) /* saved exp_auth_json text */                       \
-  XX(MAX_JSON_NODES, "max_json_nodes", INT)         /* 1000000 */              \
-  XX(STALL_TIMEOUT_MS, "stall_timeout_ms", INT)     /* 10000 */
+  XX(AUTH, "auth", STR)                         /* saved exp_auth_json text */ \
+  XX(MAX_JSON_NODES, "max_json_nodes", INT)     /* 1000000 */                  \
+  XX(STALL_TIMEOUT_MS, "stall_timeout_ms", INT) /* 10000 */
 
 /* max_body_bytes caps what one answer or socket message may hold;
  * max_json_nodes caps the JSON values of a REST answer, as each costs cJSON
