@@ -33,9 +33,12 @@ cJSON *cli_message_json(const char *channel, exp_message *msg,
 }
 
 void cli_listening(const cli_args *a) {
-  if (a->verbose)
+  if (a->verbose && a->npos == 2)
     fprintf(stderr, "exp %s: listening for \"%s\" on channel \"%s\"\n",
             a->command, a->pos[1], a->pos[0]);
+  else if (a->verbose)
+    fprintf(stderr, "exp %s: listening for every event on channel \"%s\"\n",
+            a->command, a->pos[0]);
 }
 
 int cmd_broadcast(const cli_args *a) {
@@ -102,15 +105,15 @@ int cmd_listen(const cli_args *a) {
   exp_sdk *sdk;
   int status, rc;
 
-  if (a->npos != 2)
-    return cli_usage(a, a->npos == 0   ? "CHANNEL is missing"
-                        : a->npos == 1 ? "EVENT is missing"
-                                       : "too many arguments");
+  if (a->npos < 1 || a->npos > 2)
+    return cli_usage(a, a->npos == 0 ? "CHANNEL is missing"
+                                     : "too many arguments");
   sdk = cli_connect(a, NULL, CLI_NETWORK_ON, &status);
   if (sdk != NULL)
     ch = cli_channel(a, sdk, a->pos[0], &status);
   if (ch != NULL) {
-    rc = exp_listen_wait(ch, a->pos[1], NULL, NULL, NULL, &l);
+    rc = exp_listen_wait(ch, a->npos == 2 ? a->pos[1] : NULL, NULL, NULL, NULL,
+                         &l);
     if (rc != 0)
       status = cli_fail(sdk, "listen", rc);
     else

@@ -193,6 +193,16 @@ test_network() {
   has '"name":"hello","channel":"cli-ch"'
   has '"payload":{"n":1}'
   has '"payload":"second"'
+  # Without EVENT: every event on the channel.
+  start all listen cli-ch --count 2 --verbose
+  ready all
+  run 0 broadcast cli-ch one
+  run 0 broadcast cli-ch two '[2]'
+  waitfor all 0
+  lines 2
+  has '"name":"one","channel":"cli-ch"'
+  has '"name":"two","channel":"cli-ch"'
+  has '"payload":[2]'
   run 3 listen cli-ch hello --count 1 --timeout 300
   err_has '0 of 1'
   run 0 listen cli-ch hello --timeout 300
@@ -329,8 +339,10 @@ test_usage() {
   run 2 broadcast ch ev --timeout soon
   err_has '--timeout wants a number'
   run 2 broadcast ch ev --timeout=-1
-  run 2 listen ch
-  err_has 'EVENT is missing'
+  run 2 listen
+  err_has 'CHANNEL is missing'
+  run 2 listen ch ev more
+  err_has 'too many arguments'
   run 2 listen ch ev --with 1
   err_has 'unknown option --with'
   run 2 respond ch ev
