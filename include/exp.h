@@ -152,8 +152,9 @@ EXP_EXTERN void exp_clear_error(exp_sdk *sdk);
 
 /* The level of a log line, and the minimum exp_set_log lets through. */
 typedef enum exp_log_level {
-  EXP_LOG_DEBUG, /* the SDK's steps, for finding out what happened */
-  EXP_LOG_INFO,  /* login, online, offline */
+  EXP_LOG_DEBUG, /* each REST call (method, path, status, time), token
+                    refresh, subscription and its acknowledgement */
+  EXP_LOG_INFO,  /* login, online, offline, why the socket reconnects */
   EXP_LOG_WARN,  /* retries and losses the SDK recovers from */
   EXP_LOG_ERROR, /* failures */
   EXP_LOG_NONE   /* as the minimum: nothing is logged */

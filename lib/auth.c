@@ -417,6 +417,7 @@ void exp_auth_on_refresh(exp_auth_machine *a, int64_t now, unsigned seq,
     if (parse_payload("refresh", body, len, &p, out) == 0) {
       a->suspect = asked_by_401;
       accept_payload(a, now, p, out);
+      out->refreshed = 1;
       return;
     }
   } else {

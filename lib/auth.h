@@ -92,6 +92,7 @@ typedef struct exp_auth_out {
   const char *body;  /* SEND_LOGIN; lent until the next input */
   unsigned seq;      /* SEND_*: pass back with the answer */
   uint64_t timer_ms; /* ARM_TIMER */
+  int refreshed;     /* EMIT_UPDATE: the payload came from a refresh */
   /* The error of EMIT_ERROR, START_DONE, RELEASE and WARN. */
   int status;
   int http_status;

@@ -184,8 +184,10 @@ static void subscribe(exp_bus *bus, exp_bus_chan *c) {
   else if (exp_network_send(net, "subscribe", ids) != 0)
     exp_logf(&bus->sdk->log, EXP_LOG_WARN, "subscribing a channel failed: %s",
              bus->sdk->err.message);
-  else
+  else {
     c->requested = 1;
+    exp_logf(&bus->sdk->log, EXP_LOG_DEBUG, "subscribing channel %s", c->id);
+  }
   cJSON_Delete(ids);
 }
 
@@ -303,6 +305,8 @@ static size_t send_chunk(exp_bus *bus, cJSON *ids) {
   if (exp_network_send(exp_network_of(bus->sdk), "subscribe", ids) != 0)
     return (size_t)cJSON_GetArraySize(ids);
   cJSON_ArrayForEach(id, ids) find_chan(bus, id->valuestring)->requested = 1;
+  exp_logf(&bus->sdk->log, EXP_LOG_DEBUG, "subscribing %d channel(s) again",
+           cJSON_GetArraySize(ids));
   return 0;
 }
 
@@ -380,6 +384,8 @@ static int on_subscribed_id(void *ud, const exp_json_member *m) {
     exp_free(id);
   if (c == NULL)
     return 0;
+  if (!c->subscribed)
+    exp_logf(&bus->sdk->log, EXP_LOG_DEBUG, "channel %s subscribed", c->id);
   c->requested = 1;
   c->subscribed = 1;
   /* Only the listens waiting now: those their callbacks start are

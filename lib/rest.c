@@ -50,6 +50,7 @@ typedef struct call {
   int retried;    /* sent again after a 401 already */
   size_t host;    /* the origin it was sent to */
   unsigned tries; /* origins it could not reach */
+  uint64_t sent;  /* loop time it was sent at, for the log */
 } call;
 
 static void free_call(call *c) {
@@ -221,6 +222,7 @@ static int send_call(call *c) {
                          exp_strerror(r));
   c->gen = k->gen;
   c->host = host;
+  c->sent = uv_now(sdk->loop);
   exp_list_insert_tail(&c->rest->calls, &c->node);
   return 0;
 }
@@ -249,6 +251,22 @@ static int dispatch(call *c, int fail_now) {
   return r;
 }
 
+/* One line per exchange; the query is left out, as it may hold what the
+ * application searches for. */
+static void log_answer(const call *c, int err, const exp_http_response *res,
+                       const char *msg) {
+  int path = (int)strcspn(c->target, "?");
+  unsigned long long ms = uv_now(c->sdk->loop) - c->sent;
+
+  if (err != 0)
+    exp_logf(&c->sdk->log, EXP_LOG_DEBUG, "REST %s %.*s: %s after %llu ms",
+             c->method, path, c->target, msg != NULL ? msg : exp_strerror(err),
+             ms);
+  else
+    exp_logf(&c->sdk->log, EXP_LOG_DEBUG, "REST %s %.*s: %d in %llu ms",
+             c->method, path, c->target, res->status, ms);
+}
+
 static void on_answer(int err, const exp_http_response *res, const char *msg,
                       void *ud) {
   call *c = ud;
@@ -257,6 +275,7 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
 
   c->req = NULL;
   exp_list_remove(&c->node);
+  log_answer(c, err, res, msg);
   if (sdk->state == EXP_SDK_STOPPING) {
     fail(c, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
     return;

@@ -14,6 +14,7 @@ typedef struct auth_req {
   unsigned tries; /* origins it could not reach before */
   char *body;     /* the login's, to send it to the next origin (only with
                      several) */
+  uint64_t sent;  /* loop time it was sent at, for the log */
 } auth_req;
 
 /* The login body has the credentials: wiped before it is freed. */
@@ -109,6 +110,15 @@ static void on_auth_answer(int err, const exp_http_response *res,
     free_body(ar.body);
     return;
   }
+  if (res != NULL)
+    exp_logf(&sdk->log, EXP_LOG_DEBUG, "REST POST %s: %d in %llu ms",
+             ar.refresh ? "/api/auth/token" : "/api/auth/login", status,
+             (unsigned long long)(uv_now(sdk->loop) - ar.sent));
+  else
+    exp_logf(&sdk->log, EXP_LOG_DEBUG, "REST POST %s: %s after %llu ms",
+             ar.refresh ? "/api/auth/token" : "/api/auth/login",
+             msg != NULL ? msg : exp_strerror(err),
+             (unsigned long long)(uv_now(sdk->loop) - ar.sent));
   if (err != 0 && res == NULL) {
     exp_sdk_host_failed(sdk, ar.host, err, msg);
     if (err == EXP_ENETWORK && ar.tries + 1 < sdk->hosts.count &&
@@ -173,6 +183,7 @@ static int send_auth(exp_sdk *sdk, const exp_auth_out *o, unsigned tries,
       (ar->body = exp_strdup(o->body)) == NULL)
     goto done;
   uv_update_time(sdk->loop);
+  ar->sent = uv_now(sdk->loop);
   r = exp_http_send(sdk->http, &req, on_auth_answer, ar, NULL);
   if (r == 0)
     ar = NULL;
@@ -217,6 +228,33 @@ static void emit_error(exp_sdk *sdk, const exp_auth_out *o) {
   cJSON_Delete(data);
 }
 
+/* A payload's identity field, for the log: names and uuids, never a
+ * credential. */
+static const char *identity(const cJSON *p, const char *key) {
+  const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(p, "identity"), key));
+  return v != NULL ? v : "?";
+}
+
+/* A login is news; a refresh, every half-life, is a detail. */
+static void log_update(exp_sdk *sdk, const cJSON *p, int refreshed) {
+  double exp =
+      cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "expiration"));
+  long long left = (long long)((exp - (double)exp_sdk_now()) / 1000);
+  const char *type = identity(p, "type");
+
+  if (refreshed)
+    exp_logf(&sdk->log, EXP_LOG_DEBUG, "token refreshed, valid for %lld s",
+             left);
+  else
+    exp_logf(&sdk->log, EXP_LOG_INFO,
+             "authenticated as %s %s in organization %s%s, token valid for "
+             "%lld s",
+             type, identity(p, strcmp(type, "user") == 0 ? "username" : "uuid"),
+             identity(p, "organization"),
+             exp_auth_is_pairing(sdk->auth) ? " (pairing)" : "", left);
+}
+
 void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o) {
   unsigned a = o->actions;
   int send_err = 0;
@@ -236,8 +274,7 @@ void exp_sdk_auth_perform(exp_sdk *sdk, const exp_auth_out *o) {
              (unsigned long long)(o->timer_ms / 1000));
   if (a & EXP_AUTH_EMIT_UPDATE) {
     const cJSON *p = exp_auth_payload(sdk->auth);
-    exp_logf(&sdk->log, EXP_LOG_INFO, "authenticated%s",
-             exp_auth_is_pairing(sdk->auth) ? " (pairing)" : "");
+    log_update(sdk, p, o->refreshed);
     exp_sdk_layers_auth(sdk, p);
     if (sdk->state == EXP_SDK_STOPPING)
       return;
