@@ -1,8 +1,9 @@
 // install.js BUILD_ROOT MESON CC: installs the build into a temporary
 // DESTDIR and checks what a user gets: one stem (libexpsdk, expsdk.pc,
 // include/expsdk/), the shared and the static library, and a program built
-// with pkg-config's flags alone that runs against the reference server
-// linked either way.
+// with pkg-config's flags alone, linked either way, and by CMake through
+// the README's pkg_check_modules lines, that runs against the reference
+// server.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -62,13 +63,27 @@ async function main() {
     await run(cc, [src, '-o', path.join(dest, 'static'), ...cflags,
       path.join(dest, archive), ...libs]);
 
+    // CMake: the consumer's CMakeLists.txt holds the README's lines.  CMake
+    // cannot pass --define-variable, so it reads a copy of expsdk.pc whose
+    // prefix is the one under DESTDIR, as an install into that prefix has.
+    const cmakeBuild = path.join(dest, 'cmake-build');
+    const cmakePc = path.join(dest, 'cmake-pc');
+    fs.mkdirSync(cmakePc);
+    fs.writeFileSync(path.join(cmakePc, 'expsdk.pc'),
+      fs.readFileSync(path.join(dest, pc), 'utf8').replace(/^prefix=.*$/m, `prefix=${prefix}`));
+    const cmakeEnv = { ...process.env, PKG_CONFIG_PATH: cmakePc, CC: cc };
+    await run('cmake', ['-S', path.dirname(src), '-B', cmakeBuild], { env: cmakeEnv });
+    await run('cmake', ['--build', cmakeBuild], { env: cmakeEnv });
+    fs.copyFileSync(path.join(cmakeBuild, 'app'), path.join(dest, 'cmake'));
+    fs.chmodSync(path.join(dest, 'cmake'), 0o755);
+
     server = await startServer();
     const origin = server.origin;
-    for (const [prog, extra] of [['shared', { LD_LIBRARY_PATH: path.dirname(path.join(dest, shared)) }],
-                                 ['static', {}]]) {
+    const libdir = { LD_LIBRARY_PATH: path.dirname(path.join(dest, shared)) };
+    for (const [prog, extra] of [['shared', libdir], ['static', {}], ['cmake', libdir]]) {
       const ldd = await run('ldd', [path.join(dest, prog)]);
-      if (/libexpsdk/.test(ldd) !== (prog === 'shared'))
-        throw new Error(`${prog} program: libexpsdk.so ${prog === 'shared' ? 'not ' : ''}linked`);
+      if (/libexpsdk/.test(ldd) !== (prog !== 'static'))
+        throw new Error(`${prog} program: libexpsdk.so ${prog !== 'static' ? 'not ' : ''}linked`);
       const out = await run(path.join(dest, prog), [],
         { env: { ...process.env, EXP_HOST: origin, ...extra } });
       process.stdout.write(`${prog}: ${out}`);

@@ -14,13 +14,14 @@ as_root() {
 
 # Debian 12 packages: the toolchain, meson, the five C dependencies, and
 # what the tests use (openssl makes test certificates, valgrind checks,
-# clang's runtime links the fuzzers, doxygen builds the API reference),
+# clang's runtime links the fuzzers, doxygen builds the API reference,
+# cmake builds the README's CMake example),
 # what npm needs to compile better-sqlite3 (g++, make, python3), and the
 # engines of the multi-node tests (redis-server, postgresql: the tests start
 # private instances of their own, not the system's services).
 EXP_APT_PACKAGES="gcc g++ make python3 clang meson ninja-build pkg-config libuv1-dev
   libmbedtls-dev libcjson-dev libwslay-dev node-llhttp ca-certificates
-  openssl valgrind libclang-rt-14-dev redis-server postgresql doxygen"
+  openssl valgrind libclang-rt-14-dev redis-server postgresql doxygen cmake"
 
 install_packages() {
   local missing=""
