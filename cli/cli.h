@@ -26,7 +26,7 @@ typedef struct cli_args {
   const char *pos[CLI_MAX_ARGS]; /* positional arguments after the command */
   int npos;
   /* Connection: flags, else the environment. */
-  const char *host, *username, *password, *organization, *uuid, *secret,
+  const char *host, *hosts, *username, *password, *organization, *uuid, *secret,
       *api_key, *ca_file, *as;
   int insecure;
   int64_t request_timeout; /* -1: the SDK's default */

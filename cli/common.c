@@ -24,10 +24,23 @@ exp_sdk *cli_connect(const cli_args *a, uv_loop_t *loop, int kind,
   const char *as = a->as;
   const char *username = pick(a->username, "EXP_USERNAME");
   const char *secret = pick(a->secret, "EXP_SECRET");
+  const char *host = pick(a->host, "EXP_HOST");
+  const char *hosts = pick(a->hosts, "EXP_HOSTS");
   int64_t timeout = a->request_timeout >= 0 ? a->request_timeout : 10000;
-  exp_sdk *sdk = exp_new(loop);
+  exp_sdk *sdk;
   int rc;
 
+  if (a->host != NULL && a->hosts != NULL) {
+    *status = cli_usage(a, "give one of --host and --hosts");
+    return NULL;
+  }
+  /* A flag beats both variables; of the two variables, EXP_HOSTS wins
+   * (the SDK refuses both set). */
+  if (a->host != NULL)
+    hosts = NULL;
+  else if (hosts != NULL)
+    host = NULL;
+  sdk = exp_new(loop);
   if (sdk == NULL) {
     fprintf(stderr, "exp: out of memory\n");
     *status = CLI_REFUSED;
@@ -35,7 +48,8 @@ exp_sdk *cli_connect(const cli_args *a, uv_loop_t *loop, int kind,
   }
   /* exp reports failures itself; the SDK's log is for --verbose. */
   exp_set_log(sdk, a->verbose ? EXP_LOG_DEBUG : EXP_LOG_NONE, NULL, NULL);
-  set(sdk, EXP_OPT_HOST, pick(a->host, "EXP_HOST"));
+  set(sdk, EXP_OPT_HOST, host);
+  set(sdk, EXP_OPT_HOSTS, hosts);
   set(sdk, EXP_OPT_CA_FILE, pick(a->ca_file, "EXP_CA_FILE"));
   if (a->insecure)
     exp_set_int(sdk, EXP_OPT_TLS_VERIFY, 0);

@@ -219,6 +219,9 @@ static const char usage_text[] =
     "Connection options (each overrides its environment variable):\n"
     "  --host URL            EXP_HOST: the server's origin\n"
     "                        (the SDK's default: https://api.goexp.io)\n"
+    "  --hosts URL,URL...    EXP_HOSTS: several nodes of one network, tried\n"
+    "                        in order when one cannot be reached (instead\n"
+    "                        of --host; EXP_HOSTS wins over EXP_HOST)\n"
     "  --username NAME       EXP_USERNAME    \\\n"
     "  --password WORD       EXP_PASSWORD     > a user\n"
     "  --organization ORG    EXP_ORGANIZATION/\n"
@@ -270,6 +273,7 @@ static int parse_option(cli_args *a, const command *cmd, const char *opt,
     size_t offset;
   } strings[] = {
       {"--host", offsetof(cli_args, host)},
+      {"--hosts", offsetof(cli_args, hosts)},
       {"--username", offsetof(cli_args, username)},
       {"--password", offsetof(cli_args, password)},
       {"--organization", offsetof(cli_args, organization)},

@@ -116,6 +116,14 @@ test_rest() {
   has '"n":1'
   run 0 delete "/api/things/$uuid"
   run 1 get "/api/things/$uuid"
+
+  # Several nodes: the first refuses connections, the next answers; the
+  # flag, or EXP_HOSTS, which wins over EXP_HOST.
+  run 0 --hosts "http://127.0.0.1:1,$EXP_HOST" get /api/devices/test-uuid
+  has '"uuid":"test-uuid"'
+  EXP_HOSTS="http://127.0.0.1:1 $EXP_HOST" run 0 login
+  has '"username":"test@goexp.io"'
+  EXP_HOSTS="http://127.0.0.1:1 $EXP_HOST" run 0 --host "$EXP_HOST" login
 }
 
 test_resources() {
@@ -363,6 +371,8 @@ test_usage() {
   run 2 login --username "" --password "" --organization ""
   err_has 'no credentials'
   run 2 get devices --host 'not a url'
+  run 2 login --host http://127.0.0.1:1 --hosts http://127.0.0.1:1
+  err_has 'give one of --host and --hosts'
 }
 
 test_unreachable() {
@@ -386,6 +396,8 @@ test_unreachable() {
   run 3 --host "http://127.0.0.1:$port" --request-timeout 300 login
   err_has '300 ms'
   run 3 --host "http://127.0.0.1:$port" --request-timeout 300 listen ch ev
+  run 3 --hosts http://127.0.0.1:1,http://127.0.0.1:1 get devices
+  err_has 'connection refused'
 }
 
 "test_$group"
