@@ -369,6 +369,15 @@ static const llhttp_settings_t settings = {
     .on_message_complete = on_message_complete,
 };
 
+/* For a caller that reads no header: llhttp frames the message alone, and
+ * nothing is copied per header. */
+static const llhttp_settings_t headless = {
+    .on_status_complete = on_status_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
 exp_http_parser *exp_http_parser_new(size_t max_body, unsigned flags) {
   exp_http_parser *p = exp_calloc(1, sizeof(*p));
   if (p == NULL)
@@ -388,7 +397,8 @@ void exp_http_parser_free(exp_http_parser *p) {
 }
 
 void exp_http_parser_reset(exp_http_parser *p, unsigned flags) {
-  llhttp_init(&p->ll, HTTP_RESPONSE, &settings);
+  llhttp_init(&p->ll, HTTP_RESPONSE,
+              flags & EXP_HTTP_PARSE_NO_HEADERS ? &headless : &settings);
   p->flags = flags;
   p->result = EXP_HTTP_MORE;
   p->keep_alive = 0;

@@ -47,7 +47,10 @@ enum {
   EXP_HTTP_PARSE_HEAD = 1,
   /* A 101 response ends after its headers; without this flag 101 is an
    * error. */
-  EXP_HTTP_PARSE_UPGRADE = 2
+  EXP_HTTP_PARSE_UPGRADE = 2,
+  /* No header is kept: exp_http_parser_header finds none (framing, status
+   * and body as usual). */
+  EXP_HTTP_PARSE_NO_HEADERS = 4
 };
 
 /* Results of exp_http_parser_feed and exp_http_parser_eof, besides a

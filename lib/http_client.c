@@ -63,7 +63,7 @@ struct exp_http_req {
   origin *o;
   hconn *conn;
   uv_timer_t timer;
-  char *wire; /* the serialised request, kept for a retry */
+  char *wire; /* the serialised request, kept for a retry: copy, or owned */
   size_t wire_len;
   unsigned parse_flags;
   uint64_t timeout_ms;
@@ -74,6 +74,7 @@ struct exp_http_req {
   int done;
   int deferred_err; /* to report from the timer, outside exp_http_send */
   char msg[200];
+  char copy[]; /* a wire the caller made */
 };
 
 static void unref(exp_http *h) {
@@ -96,7 +97,8 @@ static void unref(exp_http *h) {
 static void on_req_closed(uv_handle_t *t) {
   exp_http_req *r = t->data;
   exp_http *h = r->h;
-  exp_free(r->wire);
+  if (r->wire != r->copy)
+    exp_free(r->wire);
   exp_free(r);
   unref(h);
 }
@@ -435,8 +437,9 @@ static unsigned named(const char *const *headers) {
 
 /* The request's bytes: the caller's headers plus ours, which are constants
  * and go with the caller's trusted ones. */
-static int serialise(exp_http_req *r, const exp_http_request *q,
-                     const exp_url *u, const char *target) {
+static int serialise(const exp_http_request *q, const exp_url *u,
+                     const char *target, char **out, size_t *out_len, char *msg,
+                     size_t msg_size) {
   static const char ua[] = "User-Agent: exp-sdk-c/" EXP_VERSION_STRING;
   static const char ka[] = "Connection: keep-alive";
   const char *stack[16], **trusted = stack, *body = q->body;
@@ -462,12 +465,26 @@ static int serialise(exp_http_req *r, const exp_http_request *q,
       (strcmp(q->method, "POST") == 0 || strcmp(q->method, "PUT") == 0 ||
        strcmp(q->method, "PATCH") == 0))
     body = "";
-  err = exp_http_write_request_trusted(q->method, target, u->authority,
-                                       q->headers, trusted, body,
-                                       body != NULL ? q->body_len : 0, &r->wire,
-                                       &r->wire_len, r->msg, sizeof(r->msg));
+  err = exp_http_write_request_trusted(
+      q->method, target, u->authority, q->headers, trusted, body,
+      body != NULL ? q->body_len : 0, out, out_len, msg, msg_size);
   if (trusted != stack)
     exp_free(trusted);
+  return err;
+}
+
+int exp_http_serialise(const exp_http_request *q, char **out, size_t *out_len,
+                       char *msg, size_t msg_size) {
+  exp_url parsed;
+  int err;
+  if (q->method == NULL || (q->origin != NULL && q->target == NULL))
+    return EXP_EOPTIONS;
+  if (q->origin != NULL)
+    return serialise(q, q->origin, q->target, out, out_len, msg, msg_size);
+  if ((err = exp_url_parse(q->url, &parsed, msg, msg_size)) != 0)
+    return err;
+  err = serialise(q, &parsed, parsed.target, out, out_len, msg, msg_size);
+  exp_url_free(&parsed);
   return err;
 }
 
@@ -491,14 +508,24 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
     u = &parsed;
     target = parsed.target;
   }
-  r = exp_calloc(1, sizeof(*r));
-  err = r == NULL ? EXP_ENOMEM : serialise(r, q, u, target);
+  r = exp_calloc(1, sizeof(*r) + (q->wire != NULL ? q->wire_len : 0));
+  if (r == NULL) {
+    err = EXP_ENOMEM;
+  } else if (q->wire != NULL) {
+    memcpy(r->copy, q->wire, q->wire_len);
+    r->wire = r->copy;
+    r->wire_len = q->wire_len;
+    err = 0;
+  } else {
+    err =
+        serialise(q, u, target, &r->wire, &r->wire_len, r->msg, sizeof(r->msg));
+  }
   if (err == 0 && (r->o = find_origin(h, u)) == NULL)
     err = EXP_ENOMEM;
   if (u == &parsed)
     exp_url_free(&parsed);
   if (err != 0) {
-    if (r != NULL)
+    if (r != NULL && r->wire != r->copy)
       exp_free(r->wire);
     exp_free(r);
     return err;
@@ -507,7 +534,8 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
   r->h = h;
   r->cb = cb;
   r->ud = ud;
-  r->parse_flags = strcmp(q->method, "HEAD") == 0 ? EXP_HTTP_PARSE_HEAD : 0;
+  r->parse_flags = (strcmp(q->method, "HEAD") == 0 ? EXP_HTTP_PARSE_HEAD : 0) |
+                   (q->headless ? EXP_HTTP_PARSE_NO_HEADERS : 0);
   r->timeout_ms = q->timeout_ms ? q->timeout_ms : h->cfg.default_timeout_ms;
   uv_timer_init(h->loop, &r->timer);
   r->timer.data = r;

@@ -56,6 +56,12 @@ typedef struct exp_http_request {
   const char *body;           /* copied; NULL for none */
   size_t body_len;
   uint64_t timeout_ms; /* 0: config default */
+  /* When not NULL: what exp_http_serialise made of this request, sent as
+   * it is (copied), so that a request made again and again is written
+   * once; method and the destination are still read. */
+  const char *wire;
+  size_t wire_len;
+  int headless; /* no header of the answer is kept: content_type NULL */
 } exp_http_request;
 
 /* NULL when out of memory (msg set). */
@@ -73,6 +79,12 @@ exp_http *exp_http_new(uv_loop_t *loop, const exp_http_config *cfg, char *msg,
  * answer is retried once on a new connection. */
 int exp_http_send(exp_http *h, const exp_http_request *r, exp_http_cb cb,
                   void *ud, exp_http_req **out);
+
+/* The bytes exp_http_send writes for r (whose wire is ignored), into one
+ * buffer (*out, *out_len) the caller frees: 0, EXP_ENOMEM, or EXP_EOPTIONS
+ * with msg for a bad URL, target or header. */
+int exp_http_serialise(const exp_http_request *r, char **out, size_t *out_len,
+                       char *msg, size_t msg_size);
 
 /* cb runs now with EXP_ECANCELLED; the handle is then invalid.  Safe from
  * any callback of the client. */

@@ -10,6 +10,16 @@
 #include "url.h"
 #include "waiter.h"
 
+/* The bytes of the last call without a body, kept to be sent again as
+ * they are: an application polling one path pays for its request once
+ * per token. */
+typedef struct rest_head {
+  const char *method; /* a static string */
+  size_t wire_len;
+  char *target; /* in data, after the wire */
+  char data[];
+} rest_head;
+
 /* What every REST call sends, made once per auth payload: the API host
  * parsed, and the Authorization line with the token checked. */
 typedef struct rest_cache {
@@ -20,6 +30,7 @@ typedef struct rest_cache {
   size_t prefix_len; /* of api.target without its trailing '/': a path
                         the host puts before every call's */
   char *bearer;      /* "Authorization: Bearer <token>" */
+  rest_head *head;   /* NULL until a call without a body */
 } rest_cache;
 
 /* The REST layer of a handle. */
@@ -40,7 +51,6 @@ typedef struct call {
   rest *rest;
   exp_sdk *sdk;
   const char *method; /* a static string */
-  char *target;       /* path and query */
   char *body;         /* serialised JSON, or NULL */
   uint64_t timeout_ms;
   exp_json_cb cb;
@@ -51,10 +61,10 @@ typedef struct call {
   size_t host;    /* the origin it was sent to */
   unsigned tries; /* origins it could not reach */
   uint64_t sent;  /* loop time it was sent at, for the log */
+  char target[];  /* path and query */
 } call;
 
 static void free_call(call *c) {
-  exp_free(c->target);
   exp_free(c->body);
   exp_free(c);
 }
@@ -91,15 +101,18 @@ static const char *method_name(const char *m) {
   return NULL;
 }
 
-/* An answer that is not 2xx: EXP_EAPI (404: EXP_ENOTFOUND) with the
- * server's {code, message} when it sent them. */
 /* Whether a body holds more JSON values than max_json_nodes lets cJSON
- * build (its text is checked without building anything). */
+ * build (its text is checked without building anything).  Every value
+ * takes a byte of text at least, so a body no longer than the cap needs
+ * no scan: most answers are. */
 static int too_many_nodes(const call *c, const exp_http_response *res) {
   size_t max = (size_t)c->sdk->opt.num[EXP_OPT_MAX_JSON_NODES];
-  return exp_json_check(res->body, res->body_len, 0, max, NULL) ==
-         EXP_JSON_TOO_MANY;
+  return res->body_len > max && exp_json_check(res->body, res->body_len, 0, max,
+                                               NULL) == EXP_JSON_TOO_MANY;
 }
+
+/* An answer that is not 2xx: EXP_EAPI (404: EXP_ENOTFOUND) with the
+ * server's {code, message} when it sent them. */
 
 static void fail_api(call *c, const exp_http_response *res) {
   cJSON *j = too_many_nodes(c, res)
@@ -127,6 +140,8 @@ static void free_cache(rest_cache *k) {
   exp_url_free(&k->api);
   exp_free(k->bearer);
   k->bearer = NULL;
+  exp_free(k->head);
+  k->head = NULL;
   k->made = 0;
 }
 
@@ -180,6 +195,48 @@ static int make_cache(rest *rs, const char *host, size_t index) {
   return 0;
 }
 
+/* The request's bytes, from the cache when the last call without a body
+ * was the same; a new one is kept there.  0 or an exp_errno, msg set. */
+static int wire_of(call *c, exp_http_request *req, char *msg, size_t msg_size) {
+  rest_cache *k = &c->rest->cache;
+  rest_head *h = k->head;
+  size_t tl = strlen(c->target);
+  char *wire;
+  size_t len;
+  int r;
+
+  if (c->body == NULL && h != NULL && h->method == c->method &&
+      strcmp(h->target, c->target) == 0) {
+    req->wire = h->data;
+    req->wire_len = h->wire_len;
+    return 0;
+  }
+  if ((r = exp_http_serialise(req, &wire, &len, msg, msg_size)) != 0)
+    return r;
+  if (c->body != NULL) {
+    req->wire = wire;
+    req->wire_len = len;
+    return 0;
+  }
+  /* Serialised once more only when out of memory for the cache. */
+  h = exp_malloc(sizeof(*h) + len + tl + 1);
+  if (h == NULL) {
+    exp_free(wire);
+    return EXP_ENOMEM;
+  }
+  h->method = c->method;
+  h->wire_len = len;
+  memcpy(h->data, wire, len);
+  h->target = h->data + len;
+  memcpy(h->target, c->target, tl + 1);
+  exp_free(wire);
+  exp_free(k->head);
+  k->head = h;
+  req->wire = h->data;
+  req->wire_len = len;
+  return 0;
+}
+
 /* Sends c with the current token.  On failure c is untouched and the error
  * is returned with exp_last_error set. */
 static int send_call(call *c) {
@@ -187,7 +244,7 @@ static int send_call(call *c) {
   rest_cache *k = &c->rest->cache;
   const char *trusted[4] = {NULL, "Accept: application/json", NULL, NULL};
   exp_http_request req = {0};
-  char *joined = NULL;
+  char *joined = NULL, msg[200];
   size_t host;
   const char *origin = exp_sdk_api_origin(sdk, &host);
   int r;
@@ -214,12 +271,19 @@ static int send_call(call *c) {
   req.origin = &k->api;
   req.trusted = trusted;
   req.timeout_ms = c->timeout_ms;
-  uv_update_time(sdk->loop);
-  r = exp_http_send(sdk->http, &req, on_answer, c, &c->req);
+  req.headless = 1;
+  msg[0] = '\0';
+  r = wire_of(c, &req, msg, sizeof(msg));
   exp_free(joined);
+  if (r == 0) {
+    uv_update_time(sdk->loop);
+    r = exp_http_send(sdk->http, &req, on_answer, c, &c->req);
+  }
+  if (c->body != NULL)
+    exp_free((char *)req.wire);
   if (r != 0)
     return exp_sdk_error(sdk, r, 0, NULL, "could not send the request: %s",
-                         exp_strerror(r));
+                         msg[0] != '\0' ? msg : exp_strerror(r));
   c->gen = k->gen;
   c->host = host;
   c->sent = uv_now(sdk->loop);
@@ -374,25 +438,36 @@ int exp_rest_attach(exp_sdk *sdk) {
   return 0;
 }
 
-/* The request target: path and query.  A fragment is never sent: it is
- * dropped, and the query follows what came before it. */
-static int with_query(const char *path, const cJSON *query, char **out,
-                      char *msg, size_t msg_size) {
+/* The request target: path and query, in *out when it had to be made,
+ * else *target is path itself.  A fragment is never sent: it is dropped,
+ * and the query follows what came before it. */
+static int with_query(const char *path, const cJSON *query, const char **target,
+                      char **out, char *msg, size_t msg_size) {
   const char *hash = strchr(path, '#');
   char *bare;
   int r;
-  if (hash == NULL)
-    return exp_url_with_query(path, query, out, msg, msg_size);
-  bare = exp_strndup(path, (size_t)(hash - path));
-  if (bare == NULL)
-    return EXP_ENOMEM;
-  r = exp_url_with_query(bare, query, out, msg, msg_size);
-  exp_free(bare);
+
+  *out = NULL;
+  *target = path;
+  if (hash == NULL && query == NULL)
+    return 0;
+  if (hash == NULL) {
+    r = exp_url_with_query(path, query, out, msg, msg_size);
+  } else {
+    bare = exp_strndup(path, (size_t)(hash - path));
+    if (bare == NULL)
+      return EXP_ENOMEM;
+    r = exp_url_with_query(bare, query, out, msg, msg_size);
+    exp_free(bare);
+  }
+  *target = *out;
   return r;
 }
 
 int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
-  char msg[200];
+  const char *method, *target;
+  char msg[200], *made;
+  size_t tl;
   rest *rs;
   call *c;
   int r;
@@ -411,7 +486,19 @@ int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
   if (in->path[0] != '/')
     return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL,
                          "the path must start with '/'");
-  c = exp_calloc(1, sizeof(*c));
+  if ((method = method_name(in->method)) == NULL)
+    return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL, "unknown method \"%.16s\"",
+                         in->method);
+  r = with_query(in->path, in->query, &target, &made, msg, sizeof(msg));
+  if (r != 0)
+    return exp_sdk_error(sdk, r, 0, NULL, "query: %s",
+                         r == EXP_ENOMEM ? "out of memory" : msg);
+  /* The target lives in the call: one allocation for both. */
+  tl = strlen(target);
+  c = exp_calloc(1, sizeof(*c) + tl + 1);
+  if (c != NULL)
+    memcpy(c->target, target, tl + 1);
+  exp_free(made);
   if (c == NULL)
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
   c->rest = rs;
@@ -419,19 +506,8 @@ int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
   c->cb = cb;
   c->ud = ud;
   c->timeout_ms = in->timeout_ms;
+  c->method = method;
   exp_list_init(&c->node);
-  c->method = method_name(in->method);
-  if (c->method == NULL) {
-    r = exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL, "unknown method \"%.16s\"",
-                      in->method);
-    goto fail;
-  }
-  r = with_query(in->path, in->query, &c->target, msg, sizeof(msg));
-  if (r != 0) {
-    exp_sdk_error(sdk, r, 0, NULL, "query: %s",
-                  r == EXP_ENOMEM ? "out of memory" : msg);
-    goto fail;
-  }
   if (in->body != NULL &&
       (c->body = cJSON_PrintUnformatted(in->body)) == NULL) {
     r = exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
