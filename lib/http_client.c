@@ -25,9 +25,10 @@ struct exp_http {
   exp_tls_config *tls; /* made on the first https request */
   char *ca_file;
   exp_list origins;
-  exp_list reqs;  /* requests not yet completed */
-  exp_list conns; /* connections not yet freed */
-  int refs;       /* 1 until closed, plus one per live timer and conn */
+  exp_list reqs;       /* requests not yet completed */
+  exp_list conns;      /* connections not yet freed */
+  exp_http_req *spare; /* the last completed request, its timer open */
+  int refs;            /* 1 until closed, plus one per live timer and conn */
   int closing;
 };
 
@@ -74,6 +75,7 @@ struct exp_http_req {
   int done;
   int deferred_err; /* to report from the timer, outside exp_http_send */
   char msg[200];
+  size_t copy_cap;
   char copy[]; /* a wire the caller made */
 };
 
@@ -97,14 +99,26 @@ static void unref(exp_http *h) {
 static void on_req_closed(uv_handle_t *t) {
   exp_http_req *r = t->data;
   exp_http *h = r->h;
-  if (r->wire != r->copy)
-    exp_free(r->wire);
   exp_free(r);
   unref(h);
 }
 
+/* Keeps r for the next request: one call after another then allocates
+ * no request and opens no timer.  Older spares are freed. */
+static void retire(exp_http_req *r) {
+  exp_http *h = r->h;
+  exp_http_req *old = h->spare;
+  if (h->closing) {
+    uv_close((uv_handle_t *)&r->timer, on_req_closed);
+    return;
+  }
+  h->spare = r;
+  if (old != NULL)
+    uv_close((uv_handle_t *)&old->timer, on_req_closed);
+}
+
 /* Calls the request's callback, once; the caller has dealt with its
- * connection.  The request is freed later, with its timer. */
+ * connection.  The request is kept or freed later, with its timer. */
 static void complete(exp_http_req *r, int err, const exp_http_response *res,
                      const char *msg) {
   if (r->done)
@@ -117,7 +131,10 @@ static void complete(exp_http_req *r, int err, const exp_http_response *res,
   r->conn = NULL;
   uv_timer_stop(&r->timer);
   r->cb(err, res, msg, r->ud);
-  uv_close((uv_handle_t *)&r->timer, on_req_closed);
+  if (r->wire != r->copy)
+    exp_free(r->wire);
+  r->wire = NULL;
+  retire(r);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -488,6 +505,42 @@ int exp_http_serialise(const exp_http_request *q, char **out, size_t *out_len,
   return err;
 }
 
+/* A request with room for a wire of copy bytes: the spare when it has,
+ * else a new one; its timer is open and stopped. */
+static exp_http_req *take_request(exp_http *h, size_t copy) {
+  exp_http_req *r = h->spare;
+  if (r != NULL && r->copy_cap >= copy) {
+    h->spare = NULL;
+    r->o = NULL;
+    r->conn = NULL;
+    r->wire = NULL;
+    r->wire_len = 0;
+    r->got_bytes = r->retried = r->done = r->deferred_err = 0;
+    r->msg[0] = '\0';
+    return r;
+  }
+  r = exp_calloc(1, sizeof(*r) + copy);
+  if (r == NULL)
+    return NULL;
+  r->h = h;
+  r->copy_cap = copy;
+  uv_timer_init(h->loop, &r->timer);
+  r->timer.data = r;
+  h->refs++;
+  return r;
+}
+
+/* Undoes take_request for a request never started. */
+static void give_back(exp_http *h, exp_http_req *r) {
+  if (r == NULL)
+    return;
+  if (h->spare == NULL) {
+    h->spare = r;
+    return;
+  }
+  uv_close((uv_handle_t *)&r->timer, on_req_closed);
+}
+
 int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
                   void *ud, exp_http_req **out) {
   exp_http_req *r;
@@ -508,7 +561,7 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
     u = &parsed;
     target = parsed.target;
   }
-  r = exp_calloc(1, sizeof(*r) + (q->wire != NULL ? q->wire_len : 0));
+  r = take_request(h, q->wire != NULL ? q->wire_len : 0);
   if (r == NULL) {
     err = EXP_ENOMEM;
   } else if (q->wire != NULL) {
@@ -527,19 +580,17 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
   if (err != 0) {
     if (r != NULL && r->wire != r->copy)
       exp_free(r->wire);
-    exp_free(r);
+    if (r != NULL)
+      r->wire = NULL;
+    give_back(h, r);
     return err;
   }
   exp_list_init(&r->qlink);
-  r->h = h;
   r->cb = cb;
   r->ud = ud;
   r->parse_flags = (strcmp(q->method, "HEAD") == 0 ? EXP_HTTP_PARSE_HEAD : 0) |
                    (q->headless ? EXP_HTTP_PARSE_NO_HEADERS : 0);
   r->timeout_ms = q->timeout_ms ? q->timeout_ms : h->cfg.default_timeout_ms;
-  uv_timer_init(h->loop, &r->timer);
-  r->timer.data = r;
-  h->refs++;
   uv_timer_start(&r->timer, on_timer, r->timeout_ms, 0);
   exp_list_insert_tail(&h->reqs, &r->link);
   exp_list_insert_tail(&r->o->queue, &r->qlink);
@@ -582,5 +633,8 @@ void exp_http_close(exp_http *h) {
     next = l->next;
     close_conn(EXP_CONTAINER_OF(l, hconn, link));
   }
+  if (h->spare != NULL)
+    uv_close((uv_handle_t *)&h->spare->timer, on_req_closed);
+  h->spare = NULL;
   unref(h);
 }
