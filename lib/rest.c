@@ -39,6 +39,7 @@ typedef struct rest {
   exp_list calls;  /* on the wire */
   exp_list parked; /* waiting for a token */
   rest_cache cache;
+  struct call *spare; /* a finished call, for the next one */
 } rest;
 
 static void rest_release(void *self, const exp_auth_out *why);
@@ -61,11 +62,34 @@ typedef struct call {
   size_t host;    /* the origin it was sent to */
   unsigned tries; /* origins it could not reach */
   uint64_t sent;  /* loop time it was sent at, for the log */
+  size_t cap;     /* bytes target has room for */
   char target[];  /* path and query */
 } call;
 
+/* A call with room for a target of len bytes: the spare one when it fits,
+ * so that one call after another allocates none. */
+static call *new_call(rest *rs, size_t len) {
+  call *c = rs->spare;
+  if (c != NULL && c->cap > len) {
+    rs->spare = NULL;
+  } else if ((c = exp_malloc(sizeof(*c) + len + 1)) == NULL) {
+    return NULL;
+  } else {
+    exp_free(rs->spare);
+    rs->spare = NULL;
+  }
+  memset(c, 0, sizeof(*c));
+  c->cap = len + 1;
+  return c;
+}
+
 static void free_call(call *c) {
+  rest *rs = c->rest;
   exp_free(c->body);
+  if (rs->spare == NULL) {
+    rs->spare = c;
+    return;
+  }
   exp_free(c);
 }
 
@@ -421,6 +445,7 @@ static void rest_stop(void *self) {
     fail(c, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
   }
   free_cache(&rs->cache);
+  exp_free(rs->spare);
   exp_free(rs);
 }
 
@@ -495,7 +520,7 @@ int exp_request(exp_sdk *sdk, const exp_call *in, exp_json_cb cb, void *ud) {
                          r == EXP_ENOMEM ? "out of memory" : msg);
   /* The target lives in the call: one allocation for both. */
   tl = strlen(target);
-  c = exp_calloc(1, sizeof(*c) + tl + 1);
+  c = new_call(rs, tl);
   if (c != NULL)
     memcpy(c->target, target, tl + 1);
   exp_free(made);

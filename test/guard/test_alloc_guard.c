@@ -30,7 +30,9 @@
 enum {
   CEIL_BROADCAST = 4, /* received by a callback listener: 2 (was 23) */
   CEIL_QUEUED = 5,    /* taken with exp_listener_next: 3 (was 24) */
-  CEIL_REST = 35,     /* exp_get of a device, answer freed: 33 */
+  CEIL_REST = 31,     /* exp_get of a device, answer freed: 29, all cJSON's
+                         (was 33: the call, its target, the request and
+                         its bytes were allocated each time) */
   CEIL_LISTEN = 16,   /* exp_listen on a new channel, acknowledged: 14 */
 };
 

@@ -100,6 +100,30 @@ static void test_content_length(void) {
   run_split(&e, 5, 60, 0);
 }
 
+/* A caller that reads no header (REST) still gets the framing llhttp reads
+ * from them: lengths, chunks, Connection. */
+static void test_headless(void) {
+  expect e = {.raw = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 13\r\n\r\n{\"a\":[1,2,3]}",
+              .flags = EXP_HTTP_PARSE_NO_HEADERS,
+              .status = 200,
+              .body = "{\"a\":[1,2,3]}",
+              .keep_alive = 1,
+              .hname = "content-type",
+              .hvalue = NULL};
+  expect chunked = {.raw = "HTTP/1.1 201 Created\r\nTransfer-Encoding: "
+                           "chunked\r\nConnection: close\r\n\r\n"
+                           "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                    .flags = EXP_HTTP_PARSE_NO_HEADERS,
+                    .status = 201,
+                    .body = "abcde",
+                    .keep_alive = 0,
+                    .hname = "connection",
+                    .hvalue = NULL};
+  run_all(&e);
+  run_all(&chunked);
+}
+
 static void test_binary_body(void) {
   static const char raw[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"
                             "a\0\r\n";
@@ -447,6 +471,7 @@ static void test_tokens(void) {
 
 int main(void) {
   RUN(test_content_length);
+  RUN(test_headless);
   RUN(test_binary_body);
   RUN(test_chunked);
   RUN(test_eof_body);
