@@ -6,8 +6,12 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "loop_state.h"
 
-#define READ_BUF_SIZE (64 * 1024)
+/* What one read takes at most, into the buffer the loop's connections
+ * share (loop_state.h).  Sixteen KB hold thousands of small frames; a long
+ * burst takes a few more reads than with libuv's suggested 64 KB. */
+#define READ_BUF_SIZE (16 * 1024)
 /* One TLS record of plaintext at most. */
 #define PLAIN_BUF_SIZE (16 * 1024)
 
@@ -15,6 +19,7 @@ typedef enum state { RESOLVING, CONNECTING, HANDSHAKING, OPEN, ENDED } state;
 
 struct exp_conn {
   uv_loop_t *loop;
+  exp_loop_state *ls; /* a reference held: the read buffers */
   uv_getaddrinfo_t gai;
   uv_tcp_t tcp;
   uv_connect_t connect_req;
@@ -31,8 +36,6 @@ struct exp_conn {
   int gai_pending;
   int tcp_closed; /* the handle is not initialised (closed for good) */
   void (*on_close)(void *ud);
-  char *rbuf;
-  char *pbuf;
   uint16_t port;
   char host[];
 };
@@ -51,8 +54,7 @@ static void maybe_free(exp_conn *c) {
   exp_tls_free(c->tls);
   if (c->addrs != NULL)
     uv_freeaddrinfo(c->addrs);
-  exp_free(c->rbuf);
-  exp_free(c->pbuf);
+  exp_loop_state_put(c->ls);
   exp_free(c);
 }
 
@@ -140,18 +142,23 @@ static int flush(exp_conn *c) {
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  exp_conn *c = h->data;
+  exp_loop_state *ls = ((exp_conn *)h->data)->ls;
   EXP_UNUSED(suggested);
-  if (c->rbuf == NULL)
-    c->rbuf = exp_malloc(READ_BUF_SIZE);
-  *buf = uv_buf_init(c->rbuf, c->rbuf != NULL ? READ_BUF_SIZE : 0);
+  if (ls->rbuf == NULL)
+    ls->rbuf = exp_malloc(READ_BUF_SIZE);
+  *buf = uv_buf_init(ls->rbuf, ls->rbuf != NULL ? READ_BUF_SIZE : 0);
 }
 
 /* Hands every complete TLS record's plaintext to on_data. */
 static void drain(exp_conn *c) {
+  exp_loop_state *ls = c->ls;
+  if (ls->pbuf == NULL && (ls->pbuf = exp_malloc(PLAIN_BUF_SIZE)) == NULL) {
+    end(c, EXP_ENOMEM, "out of memory");
+    return;
+  }
   for (;;) {
     size_t got;
-    int r = exp_tls_read(c->tls, c->pbuf, PLAIN_BUF_SIZE, &got);
+    int r = exp_tls_read(c->tls, ls->pbuf, PLAIN_BUF_SIZE, &got);
     if (r < 0) {
       end(c, r, "%s", exp_tls_message(c->tls));
       return;
@@ -162,7 +169,7 @@ static void drain(exp_conn *c) {
     }
     if (got == 0)
       break;
-    c->cb.on_data(c->ud, c->pbuf, got);
+    c->cb.on_data(c->ud, ls->pbuf, got);
     if (c->closing || c->state != OPEN)
       return;
   }
@@ -326,26 +333,25 @@ int exp_conn_open(uv_loop_t *loop, const char *host, uint16_t port,
     goto nomem;
   memcpy(c->host, host, hl + 1);
   c->loop = loop;
+  if ((c->ls = exp_loop_state_join(loop)) == NULL) {
+    exp_free(c);
+    goto nomem;
+  }
   c->port = port;
   c->cb = *cb;
   c->ud = ud;
   c->last_err = UV_EADDRNOTAVAIL;
   if (tls != NULL) {
     c->tls = exp_tls_new(tls, host, msg, msg_size);
-    c->pbuf = exp_malloc(PLAIN_BUF_SIZE);
-    if (c->tls == NULL || c->pbuf == NULL) {
-      r = c->tls == NULL ? EXP_ETLS : EXP_ENOMEM;
-      exp_tls_free(c->tls);
-      exp_free(c->pbuf);
+    if (c->tls == NULL) {
+      exp_loop_state_put(c->ls);
       exp_free(c);
-      if (r == EXP_ENOMEM)
-        goto nomem;
-      return r;
+      return EXP_ETLS;
     }
   }
   if (uv_tcp_init(loop, &c->tcp) != 0) {
     exp_tls_free(c->tls);
-    exp_free(c->pbuf);
+    exp_loop_state_put(c->ls);
     exp_free(c);
     if (msg != NULL && msg_size > 0)
       snprintf(msg, msg_size, "cannot create a socket");

@@ -20,6 +20,11 @@ typedef struct exp_loop_state {
   int own;     /* a handle's private loop: no other handle may join it */
   int depth;   /* SDK callbacks on the stack, of any handle on the loop */
   int pumping; /* a _wait is running the loop */
+  /* The read buffers of the loop's connections (conn.c): libuv hands one
+   * read to its callback before it starts the next, and the loop cannot
+   * run inside its own callbacks, so one of each serves them all. */
+  char *rbuf; /* socket bytes, made on the first read */
+  char *pbuf; /* TLS plaintext, made on the first TLS read */
   struct exp_loop_state *next;
 } exp_loop_state;
 
@@ -27,6 +32,9 @@ typedef struct exp_loop_state {
  * when out of memory, or when loop is another handle's private loop (own
  * then says whether the new handle owns loop). */
 exp_loop_state *exp_loop_state_get(uv_loop_t *loop, int own);
+/* The state of loop for a connection, whoever owns loop: made on first
+ * use, with a reference taken; NULL when out of memory. */
+exp_loop_state *exp_loop_state_join(uv_loop_t *loop);
 /* Drops a reference; the last frees the state. */
 void exp_loop_state_put(exp_loop_state *s);
 
