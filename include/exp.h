@@ -211,7 +211,10 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
  * a node of about 64 bytes (EXP_ETOOBIG past it).  stall_timeout_ms bounds
  * how long a connected socket that receives nothing goes unnoticed: after
  * half of it in silence the SDK pings (a websocket ping), and reconnects
- * when the other half passes without an answer. */
+ * when the other half passes without an answer.  A connection that dies
+ * without closing (a black hole, a lost NAT mapping) is thus noticed
+ * within stall_timeout_ms of its last byte, 10 s by default, rather than
+ * after the server's Engine.IO heartbeat window (45 s on EXP servers). */
 
 /* EXP_OPT_<name> for each option of the list above. */
 typedef enum exp_option {
