@@ -1546,6 +1546,77 @@ static void test_odd_payloads(void) {
   refserver_stop(&peer);
 }
 
+/* The WARN lines of a handle. */
+static char warns[4096];
+
+static void on_warn(exp_log_level level, const char *msg, void *ud) {
+  EXP_UNUSED(ud);
+  if (level == EXP_LOG_WARN &&
+      strlen(warns) + strlen(msg) + 2 < sizeof(warns)) {
+    strcat(warns, msg);
+    strcat(warns, "\n");
+  }
+}
+
+static cJSON *nested(int depth) {
+  cJSON *top = cJSON_CreateArray(), *a = top;
+  for (int i = 1; i < depth; i++) {
+    cJSON *b = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, b);
+    a = b;
+  }
+  return top;
+}
+
+/* The reference server relays a broadcast nested 1500 deep (it refuses
+ * past 2048): the C listener drops it, counts it and says so in a WARN line
+ * naming the event and the channel, and its socket stays up for the next
+ * one.  A payload nested 3000 deep is refused with 400 network.payload
+ * (issue 8 item 4: before, the listener's socket was dropped). */
+static void test_deep_from_server(void) {
+  exp_sdk *user = make(NULL, USER), *device = make_opt(NULL, DEVICE, 1);
+  exp_channel *uch, *dch;
+  exp_listener *l;
+  exp_message *msg = NULL;
+  exp_handler *h;
+  cJSON *deep;
+  int offline = 0;
+
+  warns[0] = '\0';
+  exp_set_log(device, EXP_LOG_WARN, on_warn, NULL);
+  CHECK_INT(exp_start_wait(device, 10000), 0);
+  h = exp_on(device, EXP_EVENT_OFFLINE, on_offline, &offline);
+  uch = exp_get_channel(user, "deep", 0);
+  dch = exp_get_channel(device, "deep", 0);
+  l = listen_q(dch, "e", NULL);
+  deep = nested(1500);
+  CHECK_INT(exp_broadcast_wait(uch, "e", deep, 0, NULL), 0);
+  cJSON_Delete(deep);
+  deep = obj_n(2);
+  CHECK_INT(exp_broadcast_wait(uch, "e", deep, 0, NULL), 0);
+  cJSON_Delete(deep);
+  CHECK_INT(exp_listener_wait(l, 5000, &msg), 0);
+  CHECK_INT(payload_int(msg, "n"), 2);
+  exp_message_free(msg);
+  CHECK_INT(exp_listener_dropped(l), 1);
+  CHECK_INT(offline, 0);
+  CHECK(exp_is_connected(device));
+  CHECK(strstr(warns, "dropped broadcast \"e\" on channel ") != NULL);
+  CHECK(strstr(warns, exp_channel_id(dch)) != NULL);
+  CHECK(strstr(warns, "nested deeper than") != NULL);
+  deep = nested(3000);
+  CHECK_INT(exp_broadcast_wait(uch, "e", deep, 0, NULL), EXP_EAPI);
+  cJSON_Delete(deep);
+  CHECK_INT(exp_last_error(user)->http_status, 400);
+  CHECK_STR(exp_last_error(user)->api_code, "network.payload");
+  exp_off(h);
+  exp_listener_cancel(l);
+  exp_channel_free(uch);
+  exp_channel_free(dch);
+  exp_stop(user);
+  exp_stop(device);
+}
+
 /* A REST answer of 30 MiB of tiny objects (10 million values) is refused
  * with EXP_ETOOBIG before cJSON builds it: the heap peaks near the body's
  * size, not at the gigabyte its tree would take (issue 8 item 3). */
@@ -1943,6 +2014,7 @@ int main(int argc, char **argv) {
   RUN(test_shared_copy);
   RUN(test_heap_per_broadcast);
   RUN(test_rest_node_cap);
+  RUN(test_deep_from_server);
   RUN(test_renewal_no_gap);
   RUN(test_deadlock);
   RUN(test_pairing);
