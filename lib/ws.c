@@ -14,6 +14,9 @@
 
 #define DEFAULT_MAX_MESSAGE (32u * 1024 * 1024)
 #define DEFAULT_MAX_REFUSAL (64u * 1024)
+/* The longest frame header (RFC 6455 5.2) and control frame payload. */
+#define MAX_HEADER 14
+#define MAX_CONTROL 125
 
 enum { HANDSHAKE, OPEN, CLOSING, CLOSED, FAILED };
 
@@ -29,6 +32,16 @@ struct exp_ws {
   void *ud;
   const char *in; /* what exp_ws_feed is handing to wslay */
   size_t in_len;
+  /* wslay 1.1.1 checks the UTF-8 of a close frame's reason from the third
+   * byte of every read it gets, not of the payload, so a close frame cut
+   * between reads is judged wrongly.  recv_cb hands a close frame over in
+   * one read: the start of a frame whose size is not known yet, or of a
+   * close frame not all here, waits in hold (hold_len bytes, ready once it
+   * has hold_need of them); pass counts what is left of the frame going
+   * through, which wslay may get in any pieces. */
+  unsigned char hold[MAX_HEADER + MAX_CONTROL];
+  size_t hold_len, hold_need;
+  uint64_t pass;
   char *out;
   size_t out_len, out_cap;
   int close_code;
@@ -51,20 +64,92 @@ static int fail(exp_ws *ws, int err, const char *fmt, ...) {
 
 /* ------------------------------------------------------ wslay callbacks */
 
+/* For the frame starting at p (n bytes of it here): how many bytes of it
+ * wslay must get in one read (its header; all of a close frame), and in
+ * *total its whole size; 0 while its header is not all here. */
+static size_t frame_need(const unsigned char *p, size_t n, uint64_t *total) {
+  size_t hl = 2, ext, i;
+  uint64_t pl;
+  if (n < 2)
+    return 0;
+  pl = p[1] & 0x7f;
+  ext = pl == 126 ? 2 : pl == 127 ? 8 : 0;
+  hl += ext + ((p[1] & 0x80) ? 4 : 0);
+  if (n < hl)
+    return 0;
+  if (ext > 0)
+    for (pl = 0, i = 0; i < ext; i++)
+      pl = pl << 8 | p[2 + i];
+  /* A length past this is refused by wslay; the sum must not wrap. */
+  *total = pl > UINT64_MAX - hl ? UINT64_MAX : hl + pl;
+  if ((p[0] & 0x0f) == WSLAY_CONNECTION_CLOSE && pl <= MAX_CONTROL)
+    return hl + (size_t)pl;
+  return hl;
+}
+
+/* Moves what the hold lacks from the input into it; ready when hold_need
+ * is set.  Bytes taken past the need go back to the input. */
+static void hold_fill(exp_ws *ws) {
+  while (ws->hold_need == 0 && ws->in_len > 0) {
+    size_t k = sizeof(ws->hold) - ws->hold_len, need;
+    uint64_t total;
+    if (k > ws->in_len)
+      k = ws->in_len;
+    memcpy(ws->hold + ws->hold_len, ws->in, k);
+    need = frame_need(ws->hold, ws->hold_len + k, &total);
+    if (need == 0 || need > ws->hold_len + k) {
+      ws->hold_len += k;
+      ws->in += k;
+      ws->in_len -= k;
+      continue;
+    }
+    k = need - ws->hold_len;
+    ws->in += k;
+    ws->in_len -= k;
+    ws->hold_len = need;
+    ws->hold_need = need;
+    ws->pass = total - need;
+  }
+}
+
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
                        int flags, void *ud) {
   exp_ws *ws = ud;
+  size_t n = 0, k;
   EXP_UNUSED(flags);
-  if (ws->in_len == 0) {
+  while (n < len) {
+    if (ws->hold_need > 0) {
+      /* wslay's reads after it used up its buffer are larger than any
+       * close frame; a smaller one is topped up first. */
+      if (ws->hold_len > len - n)
+        break;
+      memcpy(buf + n, ws->hold, ws->hold_len);
+      n += ws->hold_len;
+      ws->hold_len = ws->hold_need = 0;
+    } else if (ws->pass > 0) {
+      k = len - n < ws->in_len ? len - n : ws->in_len;
+      if (k > ws->pass)
+        k = (size_t)ws->pass;
+      if (k == 0)
+        break;
+      memcpy(buf + n, ws->in, k);
+      n += k;
+      ws->in += k;
+      ws->in_len -= k;
+      ws->pass -= k;
+    } else if (ws->in_len > 0) {
+      hold_fill(ws);
+      if (ws->hold_need == 0)
+        break;
+    } else {
+      break;
+    }
+  }
+  if (n == 0) {
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
   }
-  if (len > ws->in_len)
-    len = ws->in_len;
-  memcpy(buf, ws->in, len);
-  ws->in += len;
-  ws->in_len -= len;
-  return (ssize_t)len;
+  return (ssize_t)n;
 }
 
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
@@ -170,6 +255,7 @@ int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
                          key_header, "Sec-WebSocket-Version: 13"};
   const char **headers;
   size_t extra = 0, i;
+  wslay_event_context_ptr ctx;
   exp_ws *ws;
   int r;
 
@@ -206,9 +292,12 @@ int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
                                                         : DEFAULT_MAX_REFUSAL,
                                    EXP_HTTP_PARSE_UPGRADE);
   r = EXP_ENOMEM;
+  /* wslay frees its context itself when setting it up fails, and leaves
+   * the freed pointer behind: only a context that worked is kept. */
   if (ws->parser == NULL ||
-      wslay_event_context_client_init(&ws->ctx, &callbacks, ws) != 0)
+      wslay_event_context_client_init(&ctx, &callbacks, ws) != 0)
     goto fail;
+  ws->ctx = ctx;
   wslay_event_config_set_max_recv_msg_length(
       ws->ctx, cfg->max_message > 0 ? cfg->max_message : DEFAULT_MAX_MESSAGE);
   exp_free(headers);

@@ -117,35 +117,6 @@ static inline char *fuzz_ws_fill(const char *data, size_t len,
   return out;
 }
 
-/* wslay (Debian 1.1.1) checks the UTF-8 of a close frame's reason from the
- * third byte of every chunk it reads, not of the payload: a close frame cut in
- * two is judged wrongly (test/fuzz/crashes/ws_frames/).  Until that is
- * dealt with, cuts inside a close frame move to its start, so the rest
- * stays checked.  data[from..len) is walked as frames. */
-static inline size_t fuzz_ws_close_whole(const unsigned char *data, size_t len,
-                                         size_t from, size_t cut) {
-  size_t at = from;
-  while (at < len) {
-    size_t hl = 2, pl = at + 1 < len ? data[at + 1] & 0x7f : 0, end = len;
-    if (pl == 126 || pl == 127) {
-      size_t n = pl == 126 ? 2 : 8;
-      pl = 0;
-      for (size_t i = 0; i < n && at + 2 + i < len; i++)
-        pl = pl << 8 | data[at + 2 + i];
-      hl += n;
-    }
-    if (at + 1 < len && (data[at + 1] & 0x80))
-      hl += 4;
-    /* A frame cut short by the end of the input runs to the end. */
-    if (hl <= len - at && pl <= len - at - hl)
-      end = at + hl + pl;
-    if ((data[at] & 0x0f) == 8 && cut > at && cut < end)
-      return at;
-    at = end;
-  }
-  return cut;
-}
-
 /* Checks the state after a result that ends the feeding and folds it in. */
 static inline uint64_t fuzz_ws_end(fuzz_ws *f, int r, const fuzz_ws_opts *o) {
   exp_ws *ws = f->ws;
@@ -199,7 +170,7 @@ static inline uint64_t fuzz_ws_run(const fuzz_ws_opts *o, const char *handshake,
                        fuzz_ws_on_text,
                        &f};
   char msg[160], accept[32], *req, *bytes;
-  size_t req_len, n, pos = 0, frames = 0, i;
+  size_t req_len, n, pos = 0, i;
   int r = 0;
 
   FUZZ_CHECK(exp_ws_new(&cfg, &f.ws, msg, sizeof(msg)) == 0);
@@ -214,21 +185,8 @@ static inline uint64_t fuzz_ws_run(const fuzz_ws_opts *o, const char *handshake,
     FUZZ_CHECK(r == 0 && exp_ws_is_open(f.ws) && exp_ws_status(f.ws) == 101);
   }
   bytes = fuzz_ws_fill(data, len, accept, &len);
-  /* Where the frames start: roughly, after the first blank line when the
-   * answer is in data. */
-  if (handshake == NULL) {
-    frames = len;
-    for (i = 0; i + 4 <= len; i++)
-      if (memcmp(bytes + i, "\r\n\r\n", 4) == 0) {
-        frames = i + 4;
-        break;
-      }
-  }
   for (i = 0; r == 0; i++) {
     size_t end = pos + fuzz_chunk(c, i, len - pos);
-    end = fuzz_ws_close_whole((const unsigned char *)bytes, len, frames, end);
-    if (end < pos)
-      end = pos;
     r = exp_ws_feed(f.ws, bytes + pos, end - pos);
     fuzz_ws_drain(f.ws);
     pos = end;

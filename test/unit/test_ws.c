@@ -8,6 +8,7 @@
 
 #include "eio.h"
 #include "exp.h"
+#include "fail_alloc.h"
 #include "testlib.h"
 #include "ws.h"
 
@@ -921,6 +922,174 @@ static void test_byte_by_byte(void) {
   rec_free(&r);
 }
 
+/* ------------------------------------------------- split close frames */
+
+/* A close frame fed in two pieces, cut at every point of it, after a text
+ * message in the same first piece: the result and the reason must be those
+ * of the frame fed whole.  wslay alone checks the reason's UTF-8 from the
+ * third byte of each piece. */
+static void split_close(int code, const char *reason, int want, int want_code,
+                        const char *want_reason) {
+  bytes whole = {0};
+  size_t start;
+  text(&whole, "before");
+  start = whole.n;
+  close_frame(&whole, code, reason);
+  for (size_t k = start; k <= whole.n; k++) {
+    rec r = {0};
+    exp_ws *ws = open_ws(&r, 0);
+    bytes a = {0}, b = {0};
+    int r1, r2;
+    put(&a, whole.p, k);
+    put(&b, whole.p + k, whole.n - k);
+    r1 = feed(ws, &a);
+    r2 = k == whole.n ? r1 : feed(ws, &b);
+    if (r2 != want)
+      fprintf(stderr, "close cut at %zu: %d (%s)\n", k - start, r2,
+              exp_ws_message(ws));
+    CHECK_INT(r1, k == whole.n ? want : 0);
+    CHECK_INT(r2, want);
+    CHECK(log_is(&r, "before|"));
+    if (want == EXP_WS_CLOSED) {
+      CHECK_INT(exp_ws_close_code(ws), want_code);
+      CHECK_STR(exp_ws_close_reason(ws), want_reason);
+    }
+    free(a.p);
+    free(b.p);
+    exp_ws_free(ws);
+    rec_free(&r);
+  }
+  free(whole.p);
+}
+
+static void test_split_close(void) {
+  /* Two- three- and four-byte characters, one cut anywhere. */
+  split_close(1000, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80!", EXP_WS_CLOSED,
+              1000, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80!");
+  split_close(1001, "ab", EXP_WS_CLOSED, 1001, "ab");
+  split_close(0, "", EXP_WS_CLOSED, 1005, "");
+  /* Invalid UTF-8 is invalid wherever the cut falls. */
+  split_close(1000, "ok \xc3", EXP_EPROTOCOL, 0, NULL);
+  split_close(1000, "\xff ok", EXP_EPROTOCOL, 0, NULL);
+  split_close(1000, "ok \xe2\x28\xa1 ok", EXP_EPROTOCOL, 0, NULL);
+}
+
+/* The close frame's header and payload arriving one byte a feed. */
+static void test_close_byte_by_byte(void) {
+  rec r = {0};
+  exp_ws *ws = open_ws(&r, 0);
+  bytes b = {0};
+  close_frame(&b, 1000, "\xc3\xa9t\xc3\xa9");
+  for (size_t i = 0; i < b.n; i++) {
+    char c = (char)b.p[i];
+    CHECK_INT(exp_ws_feed(ws, &c, 1), i + 1 == b.n ? EXP_WS_CLOSED : 0);
+  }
+  CHECK_STR(exp_ws_close_reason(ws), "\xc3\xa9t\xc3\xa9");
+  free(b.p);
+  exp_ws_free(ws);
+  rec_free(&r);
+}
+
+/* A close frame behind a text frame longer than wslay's 4096-byte read
+ * buffer, in one feed: wslay would get it across two of its reads. */
+static void test_close_after_long_text(void) {
+  for (size_t len = 4050; len < 4110; len++) {
+    rec r = {0};
+    exp_ws *ws = open_ws(&r, 0);
+    bytes b = {0};
+    char *t = malloc(len + 1);
+    memset(t, 'a', len);
+    t[len] = '\0';
+    text(&b, t);
+    close_frame(&b, 1000, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+    CHECK_INT(feed(ws, &b), EXP_WS_CLOSED);
+    CHECK_STR(exp_ws_close_reason(ws), "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+    CHECK_INT(r.count, 1);
+    free(t);
+    free(b.p);
+    exp_ws_free(ws);
+    rec_free(&r);
+  }
+}
+
+/* ------------------------------------------------------ out of memory */
+
+/* exp_ws_new with each of its allocations failing in turn, wslay's among
+ * them: EXP_ENOMEM and nothing freed twice (wslay frees its own context
+ * when setting it up fails). */
+static void test_new_oom(void) {
+  static const char *const extra[] = {"User-Agent: exp-test", NULL};
+  exp_ws_config cfg = {"example.com", "/", extra, 0, 0, NULL, NULL};
+  char msg[128];
+  long n, total;
+  fail_alloc_arm(0);
+  {
+    exp_ws *ws = NULL;
+    CHECK_INT(exp_ws_new(&cfg, &ws, msg, sizeof(msg)), 0);
+    exp_ws_free(ws);
+  }
+  total = fail_alloc_disarm();
+  CHECK(total > 5);
+  for (n = 1; n <= total; n++) {
+    exp_ws *ws = NULL;
+    int r;
+    fail_alloc_arm(n);
+    r = exp_ws_new(&cfg, &ws, msg, sizeof(msg));
+    fail_alloc_disarm();
+    CHECK_INT(r, EXP_ENOMEM);
+    CHECK(ws == NULL);
+  }
+}
+
+static int count_text(void *ud, const char *msg, size_t len) {
+  (void)msg;
+  (void)len;
+  ++*(int *)ud;
+  return 0;
+}
+
+/* A whole session (handshake, messages, pings, the peer's close) with
+ * each allocation failing in turn: every result is the session's own or
+ * EXP_ENOMEM, and nothing leaks that the SDK holds (ASan's leak check). */
+static void test_session_oom(void) {
+  long n;
+  for (n = 1;; n++) {
+    char key[32];
+    bytes b = {0};
+    size_t pings;
+    exp_ws *ws = NULL;
+    int count = 0;
+    exp_ws_config cfg = {"example.com", "/", NULL, 0, 0, count_text, &count};
+    char msg[128], *out;
+    int res;
+    size_t len;
+    fail_alloc_arm(n);
+    res = exp_ws_new(&cfg, &ws, msg, sizeof(msg));
+    if (res == 0) {
+      fail_alloc_disarm();
+      out = take_text(ws, &len);
+      if (out == NULL) {
+        res = EXP_ENOMEM;
+      } else {
+        memcpy(key, strstr(out, "Sec-WebSocket-Key: ") + 19, 24);
+        key[24] = '\0';
+        free(out);
+        stream(&b, key, &pings);
+        fail_alloc_resume();
+        res = exp_ws_feed(ws, (const char *)b.p, b.n);
+      }
+      exp_ws_free(ws);
+    }
+    fail_alloc_disarm();
+    CHECK(res == EXP_WS_CLOSED || res == EXP_ENOMEM);
+    CHECK(res == EXP_ENOMEM || count == 4);
+    free(b.p);
+    if (!fail_alloc_failed())
+      break;
+  }
+  CHECK(n > 10);
+}
+
 int main(void) {
   RUN(test_accept_vector);
   RUN(test_request);
@@ -942,5 +1111,14 @@ int main(void) {
   RUN(test_garbage);
   RUN(test_every_split);
   RUN(test_byte_by_byte);
+  RUN(test_split_close);
+  RUN(test_close_byte_by_byte);
+  RUN(test_close_after_long_text);
+  if (fail_alloc_active()) {
+    RUN(test_new_oom);
+    RUN(test_session_oom);
+  } else {
+    puts("skipped the out-of-memory tests: malloc is not fail_alloc.c's");
+  }
   return t_done();
 }
