@@ -119,6 +119,28 @@ static void on_broadcast(exp_sdk *sdk, int status, cJSON *result, void *ud) {
   cJSON_Delete(result);
 }
 
+/* Adds item under a constant key: that takes no allocation, so only a NULL
+ * item (its creation failed) is not added, and nothing leaks.  cJSON's
+ * other adders copy the key and leak the item when that copy fails. */
+static int add_owned(cJSON *obj, const char *key, cJSON *item) {
+  return item != NULL && cJSON_AddItemToObjectCS(obj, key, item);
+}
+
+/* A node standing for value without copying it (cJSON's references), for
+ * a body that lives only until it is written. */
+static cJSON *reference(const cJSON *value) {
+  switch (value->type & 0xff) {
+  case cJSON_Object:
+    return cJSON_CreateObjectReference(value->child);
+  case cJSON_Array:
+    return cJSON_CreateArrayReference(value->child);
+  case cJSON_String:
+    return cJSON_CreateStringReference(value->valuestring);
+  default:
+    return cJSON_Duplicate(value, 0);
+  }
+}
+
 int exp_broadcast(exp_channel *ch, const char *name, const cJSON *payload,
                   uint64_t timeout_ms, exp_json_cb cb, void *ud) {
   exp_sdk *sdk = ch != NULL ? ch->bus->sdk : NULL;
@@ -144,11 +166,9 @@ int exp_broadcast(exp_channel *ch, const char *name, const cJSON *payload,
   b = exp_malloc(sizeof(*b));
   if (query != NULL && body != NULL && b != NULL &&
       cJSON_AddNumberToObject(query, "timeout", (double)timeout_ms) != NULL &&
-      cJSON_AddItemToObject(body, "name", cJSON_CreateStringReference(name)) &&
-      cJSON_AddItemToObject(body, "channel",
-                            cJSON_CreateStringReference(ch->id)) &&
-      (payload == NULL ||
-       cJSON_AddItemReferenceToObject(body, "payload", (cJSON *)payload))) {
+      add_owned(body, "name", cJSON_CreateStringReference(name)) &&
+      add_owned(body, "channel", cJSON_CreateStringReference(ch->id)) &&
+      (payload == NULL || add_owned(body, "payload", reference(payload)))) {
     b->cb = cb;
     b->ud = ud;
     call.query = query;
