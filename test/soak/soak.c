@@ -13,7 +13,9 @@
  * - the REST calls (the device's and the broadcasts) that failed outside
  *   the restart windows (from the server's stop until GRACE_MS after it
  *   listens again);
- * - the process's resident memory once warmed up and at the end.
+ * - the process's resident memory once warmed up (30 s in, or a tenth of a
+ *   shorter run, and past the first restart) and at the end, and the
+ *   heap the SDK, cJSON and libuv hold then (test/bench/count_alloc.h).
  *
  * Usage: soak_run NODE test/server/main.js [SECONDS [TTL [RATE [RESTART]]]]
  *   defaults 600 s, tokens of 4 s, 200 broadcasts/s, restart every 60 s
@@ -25,6 +27,7 @@
 
 #include <uv.h>
 
+#include "count_alloc.h"
 #include "exp.h"
 #include "refserver.h"
 
@@ -97,6 +100,16 @@ static int in_window(uint64_t from, uint64_t to) {
          to >= rs.w[i].from;
   uv_mutex_unlock(&rs.lock);
   return in;
+}
+
+/* 1 once the first restart is over: warmed up, every path (and the
+ * restarting thread's malloc arena) has been through once. */
+static int restarted(void) {
+  int done;
+  uv_mutex_lock(&rs.lock);
+  done = rs.nw > 0 && rs.w[0].to != 0 && now_ms() >= rs.w[0].to;
+  uv_mutex_unlock(&rs.lock);
+  return done;
 }
 
 /* ------------------------------------------------------------ the run */
@@ -292,7 +305,7 @@ int main(int argc, char **argv) {
   exp_sdk *dev, *user;
   exp_channel *dch;
   exp_listener *l = NULL;
-  long seconds, warm_rss = 0, end_rss, lost = 0;
+  long seconds, warm_rss = 0, end_rss, warm_heap = 0, end_heap, lost = 0;
   uint64_t warm_at, end_at, drain;
   int started = 0, warm = 0;
 
@@ -301,6 +314,7 @@ int main(int argc, char **argv) {
             argv[0]);
     return 2;
   }
+  exp_set_allocator(count_malloc, count_realloc, count_calloc, count_free);
   node_bin = argv[1];
   main_js = argv[2];
   seconds = argc > 3 ? atol(argv[3]) : 600;
@@ -320,8 +334,11 @@ int main(int argc, char **argv) {
     die("the server did not start", NULL);
   rs.port = rs.srv.port;
   run.total = run.rate * seconds + 1;
-  run.seen = calloc((size_t)run.total, 1);
-  run.counted = calloc((size_t)run.total, 1);
+  run.seen = malloc((size_t)run.total);
+  run.counted = malloc((size_t)run.total);
+  /* Touched now, so that their pages are in the RSS from the start. */
+  memset(run.seen, 0, (size_t)run.total);
+  memset(run.counted, 0, (size_t)run.total);
 
   uv_loop_init(&loop);
   dev = make(&loop, rs.srv.origin, DEVICE);
@@ -359,9 +376,10 @@ int main(int argc, char **argv) {
   fflush(stdout);
   while (now_ms() < end_at && !rs.failed_restart) {
     uv_run(&loop, UV_RUN_ONCE);
-    if (!warm && now_ms() >= warm_at) {
+    if (!warm && now_ms() >= warm_at && (rs.every >= seconds || restarted())) {
       warm = 1;
       warm_rss = rss_kb();
+      warm_heap = count_alloc_live();
     }
   }
   uv_timer_stop(&bt);
@@ -377,6 +395,7 @@ int main(int argc, char **argv) {
   while (now_ms() < drain)
     uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(2);
   end_rss = rss_kb();
+  end_heap = count_alloc_live();
   for (long i = 0; i < run.next; i++)
     lost += run.counted[i] && !run.seen[i];
   uv_thread_join(&thread);
@@ -399,6 +418,9 @@ int main(int argc, char **argv) {
          end_rss,
          warm_rss > 0 ? 100.0 * (double)(end_rss - warm_rss) / (double)warm_rss
                       : 0.0);
+  printf("heap of the SDK, cJSON and libuv: %ld bytes warmed up, %ld at the "
+         "end\n",
+         warm_heap, end_heap);
 
   uv_close((uv_handle_t *)&bt, NULL);
   uv_close((uv_handle_t *)&ct, NULL);
