@@ -103,12 +103,16 @@ static void on_req_closed(uv_handle_t *t) {
   unref(h);
 }
 
+/* The largest copy a spare keeps: a big upload's bytes are not held for
+ * the calls after it. */
+#define SPARE_MAX_COPY (16 * 1024)
+
 /* Keeps r for the next request: one call after another then allocates
  * no request and opens no timer.  Older spares are freed. */
 static void retire(exp_http_req *r) {
   exp_http *h = r->h;
   exp_http_req *old = h->spare;
-  if (h->closing) {
+  if (h->closing || r->copy_cap > SPARE_MAX_COPY) {
     uv_close((uv_handle_t *)&r->timer, on_req_closed);
     return;
   }
