@@ -57,7 +57,7 @@ static void clear_queue(exp_listener *l) {
 }
 
 void exp_listener_free(exp_listener *l) {
-  exp_listener_timer_stop(l);
+  exp_listener_timer_close(l);
   clear_queue(l);
   exp_bus_unref(l->bus);
   exp_free(l);
@@ -83,10 +83,19 @@ int exp_listener_timer_start(exp_listener *l, uint64_t ms, uv_timer_cb cb) {
   return 0;
 }
 
-void exp_listener_timer_stop(exp_listener *l) {
+void exp_listener_timer_close(exp_listener *l) {
   if (l->timer != NULL)
     uv_close((uv_handle_t *)l->timer, free_timer);
   l->timer = NULL;
+}
+
+void exp_listener_timer_stop(exp_listener *l) {
+  /* A queue listener keeps its timer for the nexts to come; a callback
+   * listener needs none once it listens. */
+  if (l->on_message != NULL)
+    exp_listener_timer_close(l);
+  else if (l->timer != NULL)
+    uv_timer_stop(l->timer);
 }
 
 /* Drops queued broadcasts older than max_age. */
@@ -138,10 +147,10 @@ int exp_listener_deliver(exp_listener *l, exp_message *msg) {
 void exp_listener_detach(exp_listener *l, exp_list *notify) {
   l->state = EXP_LISTENER_DETACHED;
   clear_queue(l);
+  /* The loop may be closed before the owner frees l. */
+  exp_listener_timer_close(l);
   if (l->next_cb != NULL)
     exp_list_insert_tail(notify, &l->node);
-  else
-    exp_listener_timer_stop(l);
 }
 
 void exp_listener_cancel_next(exp_listener *l) {

@@ -24,9 +24,9 @@ struct exp_listener {
   exp_bus *bus;  /* a reference held */
   exp_bus_route *route;
   exp_listener_state state;
-  uv_timer_t *timer; /* NULL when not running */
   int deferred;      /* listening: the timer completes a subscribed listen */
   int cancelled;     /* exp_listener_cancel is running */
+  uv_timer_t *timer; /* NULL until needed, and after it is closed */
   uint64_t timeout_ms;
   exp_listener_cb listen_cb;
   void *listen_ud;
@@ -53,7 +53,11 @@ void exp_listener_free(exp_listener *l);
 
 /* (Re)starts l's timer; EXP_ENOMEM. */
 int exp_listener_timer_start(exp_listener *l, uint64_t ms, uv_timer_cb cb);
+/* Stops it: a queue listener's stays open for its next nexts, so that a
+ * next allocates nothing; a callback listener's is closed. */
 void exp_listener_timer_stop(exp_listener *l);
+/* Closes and frees it. */
+void exp_listener_timer_close(exp_listener *l);
 
 /* Hands msg (taken over) to an active listener: its callback, its pending
  * next, or its queue.  Returns nonzero when the handle stops meanwhile. */

@@ -84,6 +84,10 @@ void exp_wait_filled(void *ud, int status, void *result) {
   w->done = 1;
   w->status = status;
   w->result = result;
+  /* A result from a timer comes before the loop's poll: without the stop
+   * the pass would sleep there until an unrelated event. */
+  if (w->sdk != NULL && w->sdk->pumping > 0)
+    uv_stop(w->sdk->loop);
 }
 
 void exp_wait_done_cb(exp_sdk *sdk, int status, void *ud) {

@@ -29,7 +29,8 @@
  * bytes since issue 8: one envelope and one message each. */
 enum {
   CEIL_BROADCAST = 4, /* received by a callback listener: 2 (was 23) */
-  CEIL_QUEUED = 5,    /* taken with exp_listener_next: 3 (was 24) */
+  CEIL_QUEUED = 4,    /* taken with exp_listener_next: 2 (was 24; 3 while
+                         each next opened a timer) */
   CEIL_REST = 31,     /* exp_get of a device, answer freed: 29, all cJSON's
                          (was 33: the call, its target, the request and
                          its bytes were allocated each time) */
