@@ -93,6 +93,7 @@ struct exp_network {
    * each session's deadlines (exp_eio_deadline, stall, drain), or 0 ms to
    * drop a broken session. */
   uv_timer_t timer;
+  uint64_t armed; /* the loop time arm() set the timer for */
   uint64_t retry_at;
   /* libuv runs due timers before it polls: after a long pause (a busy
    * script) the deadline would pass judgement before the socket is read.
@@ -338,6 +339,11 @@ static void arm(exp_network *n) {
     d = earliest(d, session_deadline(n, n->next, now));
   if (n->old != NULL)
     d = earliest(d, session_deadline(n, n->old, now));
+  /* Every read moves the stall deadline later: a timer due sooner stays,
+   * fires early, and the judgement arms it again (perf, issue 14). */
+  if (d != 0 && uv_is_active((uv_handle_t *)&n->timer) && n->armed <= d)
+    return;
+  n->armed = d;
   if (d == 0)
     uv_timer_stop(&n->timer);
   else
