@@ -14,6 +14,12 @@ const path = require('node:path');
 const README = path.join(__dirname, 'README.md');
 const BEGIN = '<!-- bench:begin -->';
 const END = '<!-- bench:end -->';
+// The project's README shows the goals' table and the chart, with the run
+// before issue 14's changes beside them.
+const TOP_README = path.join(__dirname, '..', '..', 'README.md');
+const TOP_BEGIN = '<!-- bench:summary:begin -->';
+const TOP_END = '<!-- bench:summary:end -->';
+const BEFORE = path.join(__dirname, 'results', 'before-6916f9a.json');
 
 const get = (o, p) => p.split('.').reduce((a, k) => (a == null ? undefined : a[k]), o);
 const fmt = (v, d = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '–');
@@ -33,8 +39,9 @@ function ratioOf(j, name, a, b, f) {
   return typeof x === 'number' && typeof y === 'number' && y ? x / y : undefined;
 }
 
-// The issue's table: figure, C SDK (two variants), bare, ratio, goal.
-function goals(j) {
+// The issue's table: figure, C SDK (two variants), bare, ratio, goal; with
+// before, a run to show the C SDK's figures of first.
+function goals(j, before) {
   const r = j.results;
   const yes = (x) => (x === undefined ? '–' : (x ? 'yes' : 'no'));
   const spec = [
@@ -47,15 +54,17 @@ function goals(j) {
     ['p99 latency sender -> listener, ms (callback / queue)', 'latency.p99_us', [['c1', 'latency p99, C callback / bare'], ['c1q', 'latency p99, C queue / bare']], 'bare', (v) => fmt(v / 1000, 2), '<= 1.2x bare', (v, q) => q <= 1.2],
   ];
   const rows = spec.map(([name, f, cs, b, show, goal, ok]) => {
-    const vals = cs.filter(([key]) => r[key]).map(([key, rn]) => {
-      const v = get(r[key], f);
-      const q = b ? ratioOf(j, rn, key, b, f) : undefined;
+    const of = (run) => cs.filter(([key]) => run.results[key]).map(([key, rn]) => {
+      const v = get(run.results[key], f);
+      const q = b ? ratioOf(run, rn, key, b, f) : undefined;
       return { v, q, ok: typeof v === 'number' ? ok(v, q) : undefined };
     });
-    return [name, vals.map((x) => show(x.v)).join(' / '), b ? show(get(r[b], f)) : '–',
+    const vals = of(j);
+    const was = before ? [of(before).map((x) => `${show(x.v)}${b ? ` (${fmt(x.q, 2)}x)` : ''}`).join(' / ')] : [];
+    return [name, ...was, vals.map((x) => show(x.v)).join(' / '), b ? show(get(r[b], f)) : '–',
       vals.map((x) => fmt(x.q, 2)).join(' / '), goal, vals.map((x) => yes(x.ok)).join(' / ')];
   });
-  return table(['figure', 'C SDK', 'bare', 'ratio', 'goal', 'met'], rows);
+  return table(['figure', ...(before ? [`before (${before.commit})`] : []), 'C SDK', 'bare', 'ratio', 'goal', 'met'], rows);
 }
 
 function markdown(j) {
@@ -134,6 +143,15 @@ function writeReport(file, { readme = false } = {}) {
     if (a >= 0 && b > a) {
       const img = drawn || fs.existsSync(png) ? `\n\n![C SDK / bare](results/${path.basename(png)})` : '';
       fs.writeFileSync(README, `${text.slice(0, a + BEGIN.length)}\n${md}${img}\n${text.slice(b)}`);
+    }
+    const top = fs.readFileSync(TOP_README, 'utf8');
+    const c = top.indexOf(TOP_BEGIN);
+    const d = top.indexOf(TOP_END);
+    if (c >= 0 && d > c) {
+      const before = fs.existsSync(BEFORE) && path.resolve(BEFORE) !== path.resolve(file) ? JSON.parse(fs.readFileSync(BEFORE, 'utf8')) : null;
+      const img = drawn || fs.existsSync(png) ? `\n\n![C SDK / bare](${path.relative(path.dirname(TOP_README), png)})` : '';
+      const head = `Commit ${j.commit}, ${j.date.slice(0, 10)}; ${j.rounds} round(s), medians; ${j.host.cpus} CPUs, load average ${j.host.loadavg_at_start.map((x) => x.toFixed(1)).join(' ')} at start, ${j.host.loadavg_at_end.map((x) => x.toFixed(1)).join(' ')} at the end.`;
+      fs.writeFileSync(TOP_README, `${top.slice(0, c + TOP_BEGIN.length)}\n${head}\n\n${goals(j, before)}${img}\n${top.slice(d)}`);
     }
   }
   return `${md}\n${drawn ? `chart: ${png}` : 'no chart: gnuplot is not installed (apt-get install gnuplot-nox)'}`;
