@@ -71,11 +71,29 @@ static int simple_escape(unsigned char c) {
 
 /* A string whose opening quote is at p[*i]; *i moves past its closing
  * quote, or to the byte that is wrong. */
+/* Whether one of the 8 bytes at p is a quote, a backslash or below 0x20:
+ * plain text goes 8 bytes a step (perf, issue 14: a 4 KB payload was
+ * 39k instructions byte by byte). */
+static int word_special(bytes p) {
+  const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+  uint64_t w, q, b;
+  memcpy(&w, p, sizeof(w));
+  q = w ^ (ones * '"');
+  b = w ^ (ones * '\\');
+  return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) &
+          high) != 0;
+}
+
 static int check_string(bytes p, size_t len, size_t *i) {
   size_t k = *i + 1;
   unsigned cp;
   while (k < len) {
-    unsigned char c = p[k];
+    unsigned char c;
+    if (len - k >= 8 && !word_special(p + k)) {
+      k += 8;
+      continue;
+    }
+    c = p[k];
     if (c == '"') {
       *i = k + 1;
       return EXP_JSON_OK;
@@ -243,11 +261,15 @@ int exp_json_check(const char *text, size_t len, size_t max_depth,
 /* Past the closing quote of the string whose opening quote is at p[i], by
  * structure only; len when it does not close. */
 static size_t skip_string(bytes p, size_t len, size_t i) {
-  for (i++; i < len; i++) {
-    if (p[i] == '"')
-      return i + 1;
-    if (p[i] == '\\')
-      i++;
+  /* memchr for the quote, then for a backslash before it (perf). */
+  for (i++; i < len;) {
+    bytes q = memchr(p + i, '"', len - i), b;
+    if (q == NULL)
+      return len + 1;
+    b = memchr(p + i, '\\', (size_t)(q - (p + i)));
+    if (b == NULL)
+      return (size_t)(q - p) + 1;
+    i = (size_t)(b - p) + 2;
   }
   return len + 1;
 }

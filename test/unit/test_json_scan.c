@@ -212,6 +212,33 @@ static int collect(void *ud, const exp_json_member *m) {
   return s->n == s->stop_at ? 99 : 0;
 }
 
+/* Long strings are checked and skipped 8 bytes a step: a quote, an escape
+ * or a control byte must be found wherever it falls in a word. */
+static void test_long_strings(void) {
+  for (size_t at = 0; at < 40; at++) {
+    char s[64];
+    size_t end = 0;
+    memset(s, 'a', sizeof(s));
+    s[0] = '"';
+    s[42] = '"';
+    s[43] = '\0';
+    CHECK_INT(exp_json_check(s, 43, 0, 0, NULL), EXP_JSON_OK);
+    s[1 + at] = '\x01';
+    CHECK_INT(exp_json_check(s, 43, 0, 0, NULL), EXP_JSON_INVALID);
+    s[1 + at] = '\xc3'; /* UTF-8 is not judged here */
+    CHECK_INT(exp_json_check(s, 43, 0, 0, NULL), EXP_JSON_OK);
+    s[1 + at] = '\\';
+    s[2 + at] = '"'; /* an escaped quote does not end it */
+    CHECK_INT(exp_json_check(s, 43, 0, 0, NULL), EXP_JSON_OK);
+    CHECK_INT(exp_json_skip(s, 43, &end), EXP_JSON_OK);
+    CHECK_INT(end, 43);
+    s[1 + at] = 'a';
+    CHECK_INT(exp_json_skip(s, 43, &end), EXP_JSON_OK);
+    CHECK_INT(end, 3 + at); /* the quote now closes it */
+    CHECK_INT(exp_json_check(s, 43, 0, 0, NULL), EXP_JSON_INVALID);
+  }
+}
+
 static void test_members(void) {
   const char *obj = " {\"id\" : \"x\\\"y\", \"n\":[1, {\"a\":2}] ,\"e\":{}} ";
   const char *arr = "[ \"a\" ,2,null ]";
@@ -295,6 +322,7 @@ int main(void) {
   RUN(test_split);
   RUN(test_garbage);
   RUN(test_skip);
+  RUN(test_long_strings);
   RUN(test_members);
   RUN(test_string);
   return t_done();
