@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "json.h"
 #include "jwt.h"
 
 typedef enum state {
@@ -140,7 +141,7 @@ static const char *obj_str(const cJSON *o, const char *key) {
 }
 
 /* Parses and checks an auth payload; on error fills out and returns
- * EXP_EPROTOCOL. */
+ * EXP_EPROTOCOL, or EXP_ENOMEM when parsing ran out of memory. */
 static int parse_payload(const char *what, const char *body, size_t len,
                          cJSON **res, exp_auth_out *out) {
   cJSON *p = cJSON_ParseWithLength(body, len);
@@ -152,6 +153,10 @@ static int parse_payload(const char *what, const char *body, size_t len,
   const char *bad = NULL;
   const char *token = obj_str(p, "token");
 
+  if (p == NULL && exp_json_parse_error(body, len) == EXP_ENOMEM) {
+    set_error(out, EXP_ENOMEM, 200, NULL, 0, "%s: out of memory", what);
+    return EXP_ENOMEM;
+  }
   if (!cJSON_IsObject(p))
     bad = "not a JSON object";
   else if (token == NULL || token[0] == '\0')

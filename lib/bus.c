@@ -169,19 +169,20 @@ size_t exp_bus_chan_count(const exp_bus *bus) {
 }
 
 /* Sends "subscribe" for c unless it went out on this session already; when
- * the socket is down, on_connected sends it. */
-static void subscribe(exp_bus *bus, exp_bus_chan *c) {
+ * the socket is down, on_connected sends it.  EXP_ENOMEM when memory ran
+ * out (a listen would otherwise wait its whole timeout), else 0. */
+static int subscribe(exp_bus *bus, exp_bus_chan *c) {
   exp_network *net = exp_network_of(bus->sdk);
   cJSON *ids;
+  int err = 0;
 
   if (c->requested || net == NULL || !exp_network_is_connected(net))
-    return;
+    return 0;
   ids = cJSON_CreateArray();
   if (ids == NULL ||
       !cJSON_AddItemToArray(ids, cJSON_CreateStringReference(c->id)))
-    exp_logf(&bus->sdk->log, EXP_LOG_ERROR,
-             "out of memory: a channel was not subscribed");
-  else if (exp_network_send(net, "subscribe", ids) != 0)
+    err = EXP_ENOMEM;
+  else if ((err = exp_network_send(net, "subscribe", ids)) != 0)
     exp_logf(&bus->sdk->log, EXP_LOG_WARN, "subscribing a channel failed: %s",
              bus->sdk->err.message);
   else {
@@ -189,6 +190,7 @@ static void subscribe(exp_bus *bus, exp_bus_chan *c) {
     exp_logf(&bus->sdk->log, EXP_LOG_DEBUG, "subscribing channel %s", c->id);
   }
   cJSON_Delete(ids);
+  return err == EXP_ENOMEM ? err : 0;
 }
 
 /* ------------------------------------------------------------- listens */
@@ -272,7 +274,14 @@ int exp_bus_listen(exp_bus *bus, const char *id, const char *name,
     return exp_sdk_error(bus->sdk, err, 0, NULL, "out of memory");
   }
   exp_list_insert_tail(&c->pending, &l->node);
-  subscribe(bus, c);
+  if (subscribe(bus, c) != 0) {
+    exp_list_remove(&l->node);
+    l->route = NULL;
+    release_route(bus, r);
+    exp_listener_free(l);
+    return exp_sdk_error(bus->sdk, EXP_ENOMEM, 0, NULL,
+                         "out of memory subscribing the channel");
+  }
   return 0;
 }
 

@@ -342,11 +342,12 @@ int exp_conn_open(uv_loop_t *loop, const char *host, uint16_t port,
   c->ud = ud;
   c->last_err = UV_EADDRNOTAVAIL;
   if (tls != NULL) {
-    c->tls = exp_tls_new(tls, host, msg, msg_size);
+    int err;
+    c->tls = exp_tls_new(tls, host, &err, msg, msg_size);
     if (c->tls == NULL) {
       exp_loop_state_put(c->ls);
       exp_free(c);
-      return EXP_ETLS;
+      return err;
     }
   }
   if (uv_tcp_init(loop, &c->tcp) != 0) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "json.h"
 #include "json_scan.h"
 
 enum { OPENING, CONNECTING, CONNECTED, OVER };
@@ -45,6 +46,8 @@ static int parse_json(exp_eio *s, const char *p, size_t n, const char *what) {
   if (n == 0)
     return fail(s, EXP_EPROTOCOL, "%s without a payload", what);
   j = cJSON_ParseWithLengthOpts(p, n, &end, 0);
+  if (j == NULL && exp_json_parse_error(p, n) == EXP_ENOMEM)
+    return fail(s, EXP_ENOMEM, "%s: out of memory", what);
   if (j == NULL)
     return fail(s, EXP_EPROTOCOL, "%s with invalid JSON", what);
   while (end < p + n && is_space(*end))

@@ -448,10 +448,12 @@ int exp_http_parser_eof(exp_http_parser *p) {
   }
   if (p->result < 0)
     return p->result;
+  /* A connection that ends early is the network's fault, as a reset is;
+   * the bytes so far broke nothing. */
   if (e == HPE_OK && p->status == 0 && p->nhdr == 0)
-    fail(p, EXP_EPROTOCOL, "connection closed before a response");
+    fail(p, EXP_ENETWORK, "connection closed before a response");
   else
-    fail(p, EXP_EPROTOCOL, "connection closed in the middle of a response");
+    fail(p, EXP_ENETWORK, "connection closed in the middle of a response");
   return p->result;
 }
 

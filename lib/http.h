@@ -76,7 +76,8 @@ int exp_http_parser_feed(exp_http_parser *p, const char *data, size_t len,
 
 /* The peer closed the connection: EXP_HTTP_DONE when that ends the
  * response (a body delimited by EOF, or one already complete), else
- * EXP_EPROTOCOL. */
+ * EXP_ENETWORK (cut short, as a reset would), or the error the bytes
+ * already gave. */
 int exp_http_parser_eof(exp_http_parser *p);
 
 /* What went wrong, after an error result. */

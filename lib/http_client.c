@@ -212,11 +212,12 @@ static void connect_for(exp_http_req *r) {
   exp_http *h = r->h;
   origin *o = r->o;
   char msg[200];
-  int err = EXP_ENOMEM;
+  int err = EXP_ENOMEM, tls_err;
   exp_tls_config *tls = NULL;
   hconn *c;
-  if (o->tls && (tls = exp_http_tls_config(h, msg, sizeof(msg))) == NULL) {
-    defer_error(r, EXP_ETLS, "%s", msg);
+  if (o->tls &&
+      (tls = exp_http_tls_config(h, &tls_err, msg, sizeof(msg))) == NULL) {
+    defer_error(r, tls_err, "%s", msg);
     return;
   }
   c = exp_calloc(1, sizeof(*c));
@@ -308,14 +309,14 @@ static void on_end(void *ud, int err, const char *msg) {
                         "answering");
   } else if (err != 0) {
     complete(r, err, NULL, msg);
-  } else if (exp_http_parser_eof(c->parser) == EXP_HTTP_DONE) {
+  } else if ((err = exp_http_parser_eof(c->parser)) == EXP_HTTP_DONE) {
     exp_http_response res;
     res.status = exp_http_parser_status(c->parser);
     res.body = exp_http_parser_body(c->parser, &res.body_len);
     res.content_type = exp_http_parser_header(c->parser, "content-type");
     complete(r, 0, &res, "OK");
   } else {
-    complete(r, EXP_EPROTOCOL, NULL, exp_http_parser_message(c->parser));
+    complete(r, err, NULL, exp_http_parser_message(c->parser));
   }
   dispatch(o, h);
 }
@@ -615,9 +616,12 @@ void exp_http_cancel(exp_http_req *r) {
   dispatch(o, h);
 }
 
-exp_tls_config *exp_http_tls_config(exp_http *h, char *msg, size_t msg_size) {
+exp_tls_config *exp_http_tls_config(exp_http *h, int *err, char *msg,
+                                    size_t msg_size) {
+  *err = 0;
   if (h->tls == NULL)
-    h->tls = exp_tls_config_new(h->ca_file, h->cfg.tls_verify, msg, msg_size);
+    h->tls =
+        exp_tls_config_new(h->ca_file, h->cfg.tls_verify, err, msg, msg_size);
   return h->tls;
 }
 

@@ -92,10 +92,10 @@ void exp_http_cancel(exp_http_req *req);
 
 /* The client's TLS settings, for other connections to the same server such
  * as the websocket.  The CAs are parsed on the first call, so that only a
- * client that speaks TLS pays for them; NULL with msg when they cannot be
- * read.  Lent: valid until exp_http_close, though a session made from it
- * keeps it alive. */
-struct exp_tls_config *exp_http_tls_config(exp_http *h, char *msg,
+ * client that speaks TLS pays for them; *err 0, or NULL with msg and *err
+ * EXP_ENOMEM or EXP_ETLS when they cannot be read.  Lent: valid until
+ * exp_http_close, though a session made from it keeps it alive. */
+struct exp_tls_config *exp_http_tls_config(exp_http *h, int *err, char *msg,
                                            size_t msg_size);
 
 /* Cancels every request (callbacks run now, EXP_ECANCELLED), closes every

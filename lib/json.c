@@ -2,6 +2,14 @@
 #include "json.h"
 
 #include "common.h"
+#include "json_scan.h"
+
+int exp_json_parse_error(const char *text, size_t len) {
+  return text != NULL && exp_json_check(text, len, CJSON_NESTING_LIMIT, 0,
+                                        NULL) == EXP_JSON_OK
+             ? EXP_ENOMEM
+             : EXP_EPROTOCOL;
+}
 
 /* The child of node named by the segment s[0..n), or NULL. */
 static cJSON *child(const cJSON *node, const char *s, size_t n) {

@@ -25,4 +25,10 @@ cJSON *exp_json_path(const cJSON *root, const char *path);
  * when memory ran out. */
 int exp_json_set_path(cJSON *root, const char *path, cJSON *value);
 
+/* Why cJSON could not parse [text, text + len): EXP_ENOMEM when the text is
+ * one JSON value within cJSON's nesting limit (cJSON reports a failed
+ * allocation as it reports bad JSON, so only memory can have failed it),
+ * else EXP_EPROTOCOL. */
+int exp_json_parse_error(const char *text, size_t len);
+
 #endif

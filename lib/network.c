@@ -249,8 +249,8 @@ static session *session_open(exp_network *n, char *msg, size_t msg_size) {
   s->host = host;
   s->phase = S_DIALING;
   s->gen = exp_auth_gen(sdk->auth);
-  if (u.tls && (tls = exp_http_tls_config(sdk->http, msg, msg_size)) == NULL)
-    r = EXP_ETLS;
+  if (u.tls)
+    tls = exp_http_tls_config(sdk->http, &r, msg, msg_size);
   path = r == 0 ? exp_eio_path(n->version, token(n)) : NULL;
   if (r == 0 && path == NULL) {
     r = EXP_ENOMEM;

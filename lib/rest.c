@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "http.h"
+#include "json.h"
 #include "json_scan.h"
 #include "session.h"
 #include "url.h"
@@ -408,7 +409,10 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
   if (res->body_len > 0) {
     result = cJSON_ParseWithLength(res->body, res->body_len);
     if (result == NULL) {
-      fail(c, EXP_EPROTOCOL, res->status, NULL, "the answer is not valid JSON");
+      int err = exp_json_parse_error(res->body, res->body_len);
+      fail(c, err, res->status, NULL,
+           err == EXP_ENOMEM ? "out of memory parsing the answer"
+                             : "the answer is not valid JSON");
       return;
     }
   }

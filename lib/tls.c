@@ -2,13 +2,21 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/cipher.h>
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/dhm.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pem.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
@@ -50,6 +58,28 @@ static void set_msg(char *msg, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Whether an mbedtls result (a high-level module's code plus, perhaps, a
+ * low-level one's) says an allocation failed. */
+static int alloc_failed(int ret) {
+  static const int high[] = {
+      MBEDTLS_ERR_SSL_ALLOC_FAILED,    MBEDTLS_ERR_X509_ALLOC_FAILED,
+      MBEDTLS_ERR_PK_ALLOC_FAILED,     MBEDTLS_ERR_PEM_ALLOC_FAILED,
+      MBEDTLS_ERR_ECP_ALLOC_FAILED,    MBEDTLS_ERR_DHM_ALLOC_FAILED,
+      MBEDTLS_ERR_CIPHER_ALLOC_FAILED, MBEDTLS_ERR_MD_ALLOC_FAILED};
+  int hi, lo;
+  if (ret >= 0)
+    return 0;
+  hi = -(-ret & 0xff80);
+  lo = -(-ret & 0x7f);
+  if (lo == MBEDTLS_ERR_ASN1_ALLOC_FAILED || lo == MBEDTLS_ERR_MPI_ALLOC_FAILED)
+    return 1;
+  for (size_t i = 0; i < sizeof(high) / sizeof(high[0]); i++)
+    if (hi == high[i])
+      return 1;
+  /* mbedtls reads a file with fopen, whose failure it does not tell. */
+  return ret == MBEDTLS_ERR_PK_FILE_IO_ERROR && errno == ENOMEM;
+}
+
 static void mbed_msg(char *msg, size_t size, const char *what, int ret) {
   char e[160];
   mbedtls_strerror(ret, e, sizeof(e));
@@ -66,11 +96,12 @@ static void config_release(exp_tls_config *c) {
   exp_free(c);
 }
 
-exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, char *msg,
-                                   size_t msg_size) {
+exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, int *err,
+                                   char *msg, size_t msg_size) {
   static const char pers[] = "exp-sdk-c";
   exp_tls_config *c = exp_calloc(1, sizeof(*c));
   int ret;
+  *err = EXP_ENOMEM;
   if (c == NULL) {
     set_msg(msg, msg_size, "out of memory");
     return NULL;
@@ -114,8 +145,10 @@ exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, char *msg,
   } else {
     mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
   }
+  *err = 0;
   return c;
 fail:
+  *err = alloc_failed(ret) ? EXP_ENOMEM : EXP_ETLS;
   config_release(c);
   return NULL;
 }
@@ -187,10 +220,11 @@ static int verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth,
   return 0;
 }
 
-exp_tls *exp_tls_new(exp_tls_config *c, const char *host, char *msg,
+exp_tls *exp_tls_new(exp_tls_config *c, const char *host, int *err, char *msg,
                      size_t msg_size) {
   exp_tls *t = exp_calloc(1, sizeof(*t));
   int ret;
+  *err = EXP_ENOMEM;
   if (t == NULL) {
     set_msg(msg, msg_size, "out of memory");
     return NULL;
@@ -201,6 +235,7 @@ exp_tls *exp_tls_new(exp_tls_config *c, const char *host, char *msg,
   ret = mbedtls_ssl_setup(&t->ssl, &c->conf);
   if (ret != 0) {
     mbed_msg(msg, msg_size, "TLS session setup", ret);
+    *err = alloc_failed(ret) ? EXP_ENOMEM : EXP_ETLS;
     exp_tls_free(t);
     return NULL;
   }
@@ -216,11 +251,13 @@ exp_tls *exp_tls_new(exp_tls_config *c, const char *host, char *msg,
     ret = mbedtls_ssl_set_hostname(&t->ssl, host);
     if (ret != 0) {
       mbed_msg(msg, msg_size, "TLS host name", ret);
+      *err = alloc_failed(ret) ? EXP_ENOMEM : EXP_ETLS;
       exp_tls_free(t);
       return NULL;
     }
   }
   mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+  *err = 0;
   return t;
 }
 
@@ -243,7 +280,7 @@ int exp_tls_feed(exp_tls *t, const char *data, size_t len) {
 }
 
 static int fail(exp_tls *t, const char *what, int ret) {
-  if (t->oom) {
+  if (t->oom || alloc_failed(ret)) {
     set_msg(t->msg, sizeof(t->msg), "out of memory");
     return EXP_ENOMEM;
   }

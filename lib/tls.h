@@ -23,16 +23,18 @@ typedef struct exp_tls exp_tls;
  * ca_file (PEM) or, when NULL, the system bundle
  * /etc/ssl/certs/ca-certificates.crt, and a seeded random generator.
  * verify 0 turns certificate and host checks off (no CA is loaded).  NULL
- * with msg set when the CAs cannot be loaded or memory runs out. */
-exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, char *msg,
-                                   size_t msg_size);
+ * with msg set and *err EXP_ENOMEM when memory runs out, EXP_ETLS when the
+ * CAs cannot be loaded; *err 0 otherwise. */
+exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, int *err,
+                                   char *msg, size_t msg_size);
 /* Drops the creator's hold; the config lives on until the last session
  * made from it is freed. */
 void exp_tls_config_free(exp_tls_config *c);
 
 /* A client session for host (a DNS name or an IP literal without
- * brackets).  NULL when out of memory or mbedtls refuses (msg set). */
-exp_tls *exp_tls_new(exp_tls_config *c, const char *host, char *msg,
+ * brackets).  NULL with msg set and *err EXP_ENOMEM when out of memory,
+ * EXP_ETLS when mbedtls refuses; *err 0 otherwise. */
+exp_tls *exp_tls_new(exp_tls_config *c, const char *host, int *err, char *msg,
                      size_t msg_size);
 void exp_tls_free(exp_tls *t);
 

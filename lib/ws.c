@@ -462,7 +462,7 @@ int exp_ws_eof(exp_ws *ws) {
     ws->status = exp_http_parser_status(ws->parser);
     if (r == EXP_HTTP_DONE && ws->status != 101)
       return refused(ws);
-    return fail(ws, EXP_EPROTOCOL,
+    return fail(ws, EXP_ENETWORK,
                 "the connection closed during the websocket handshake");
   case OPEN:
   case CLOSING:

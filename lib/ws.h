@@ -56,7 +56,7 @@ int exp_ws_feed(exp_ws *ws, const char *data, size_t len);
 
 /* The peer closed the connection.  Returns EXP_WS_CLOSED after an orderly
  * close, EXP_EAPI for a refusal whose body ran to the end of the
- * connection, else EXP_EPROTOCOL (in the handshake) or EXP_ENETWORK. */
+ * connection, else EXP_ENETWORK (cut short, as a reset would). */
 int exp_ws_eof(exp_ws *ws);
 
 /* Queues one text message (copied).  0, EXP_ENOMEM, or EXP_ERUNTIME when

@@ -592,7 +592,8 @@ static void test_bad_requests(void) {
   exp_http_request q = {.method = "GET", .url = "ftp://h/"};
   exp_http_req *out = (exp_http_req *)&q;
   char tmsg[200];
-  CHECK(exp_http_tls_config(h, tmsg, sizeof(tmsg)) != NULL);
+  int terr;
+  CHECK(exp_http_tls_config(h, &terr, tmsg, sizeof(tmsg)) != NULL);
   CHECK_INT(exp_http_send(h, &q, on_result, &r, &out), EXP_EOPTIONS);
   CHECK(out == NULL);
   q.url = "http://127.0.0.1:1/";

@@ -4,6 +4,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -18,6 +21,7 @@ static size_t boot_used;
 static int resolving;
 
 static __thread int armed;
+static int trace; /* FAIL_ALLOC_TRACE set: print where the failure is */
 static __thread long count, fail_at, failed;
 
 static void *boot_alloc(size_t n) {
@@ -53,6 +57,11 @@ static int fails(void) {
   if (++count != fail_at)
     return 0;
   failed = 1;
+  if (trace) {
+    void *frames[32];
+    int n = backtrace(frames, 32);
+    backtrace_symbols_fd(frames, n, STDERR_FILENO);
+  }
   errno = ENOMEM;
   return 1;
 }
@@ -95,6 +104,11 @@ void free(void *p) {
 }
 
 void fail_alloc_arm(long n) {
+  if (getenv("FAIL_ALLOC_TRACE") != NULL && !trace) {
+    void *frame;
+    backtrace(&frame, 1); /* loads what backtrace needs, which allocates */
+    trace = 1;
+  }
   count = 0;
   failed = 0;
   fail_at = n;

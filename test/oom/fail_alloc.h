@@ -6,6 +6,8 @@
  * libc itself allocate through it too) and forwards them to the next
  * definition, libc's or a sanitizer's.  Only allocations on the thread that
  * armed it count (libuv's resolver threads would make the count vary).
+ * With FAIL_ALLOC_TRACE in the environment, the failing allocation prints
+ * its stack to stderr.
  */
 #ifndef EXP_FAIL_ALLOC_H
 #define EXP_FAIL_ALLOC_H

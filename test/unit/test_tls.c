@@ -11,6 +11,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "common.h"
+#include "fail_alloc.h"
 #include "testlib.h"
 #include "tls.h"
 #include "tls_certs.h"
@@ -137,11 +138,14 @@ static void write_file(char *path, const char *tmpl, const char *pem) {
 
 /* Handshake of a client for host, trusting ca_file, against the server
  * certificate; returns the client's result, with its message in msg. */
+/* The error code of the latest config or session made. */
+static int err;
+
 static int try_host(const char *ca_file, int verify, const char *host,
                     int wrong_cert, char *msg, size_t msg_size) {
   server s;
   char m[200];
-  exp_tls_config *cfg = exp_tls_config_new(ca_file, verify, m, sizeof(m));
+  exp_tls_config *cfg = exp_tls_config_new(ca_file, verify, &err, m, sizeof(m));
   exp_tls *c;
   int r;
   CHECK(cfg != NULL);
@@ -153,7 +157,7 @@ static int try_host(const char *ca_file, int verify, const char *host,
   else
     server_init(&s, TEST_SERVER_CERT_PEM, sizeof(TEST_SERVER_CERT_PEM),
                 TEST_SERVER_KEY_PEM, sizeof(TEST_SERVER_KEY_PEM));
-  c = exp_tls_new(cfg, host, m, sizeof(m));
+  c = exp_tls_new(cfg, host, &err, m, sizeof(m));
   /* The session keeps the config alive. */
   exp_tls_config_free(cfg);
   CHECK(c != NULL);
@@ -202,10 +206,13 @@ static void test_untrusted(void) {
 
 static void test_bad_ca_file(void) {
   char msg[256] = "", path[64];
-  CHECK(exp_tls_config_new("/nonexistent/ca.pem", 1, msg, sizeof(msg)) == NULL);
+  CHECK(exp_tls_config_new("/nonexistent/ca.pem", 1, &err, msg, sizeof(msg)) ==
+        NULL);
+  CHECK_INT(err, EXP_ETLS);
   CHECK(strstr(msg, "/nonexistent/ca.pem") != NULL);
   write_file(path, "/tmp/exp-tls-bad-XXXXXX", "not a certificate\n");
-  CHECK(exp_tls_config_new(path, 1, msg, sizeof(msg)) == NULL);
+  CHECK(exp_tls_config_new(path, 1, &err, msg, sizeof(msg)) == NULL);
+  CHECK_INT(err, EXP_ETLS);
   CHECK(strstr(msg, "CA file") != NULL);
   unlink(path);
 }
@@ -213,8 +220,8 @@ static void test_bad_ca_file(void) {
 static void test_data(void) {
   server s;
   char m[200], buf[4096];
-  exp_tls_config *cfg = exp_tls_config_new(ca_path, 1, m, sizeof(m));
-  exp_tls *c = exp_tls_new(cfg, "localhost", m, sizeof(m));
+  exp_tls_config *cfg = exp_tls_config_new(ca_path, 1, &err, m, sizeof(m));
+  exp_tls *c = exp_tls_new(cfg, "localhost", &err, m, sizeof(m));
   size_t big = 100000, got = 0, n;
   char *data = malloc(big), *out;
   int r;
@@ -269,8 +276,8 @@ static void test_data(void) {
 
 static void test_garbage(void) {
   char m[200], buf[100];
-  exp_tls_config *cfg = exp_tls_config_new(ca_path, 1, m, sizeof(m));
-  exp_tls *c = exp_tls_new(cfg, "localhost", m, sizeof(m));
+  exp_tls_config *cfg = exp_tls_config_new(ca_path, 1, &err, m, sizeof(m));
+  exp_tls *c = exp_tls_new(cfg, "localhost", &err, m, sizeof(m));
   size_t n;
   CHECK_INT(exp_tls_handshake(c), 1);
   free(exp_tls_take_output(c, &n));
@@ -283,6 +290,33 @@ static void test_garbage(void) {
   exp_tls_config_free(cfg);
 }
 
+/* Reading the CA file and making a session with each allocation failing
+ * in turn (mbedtls's and libc's fopen among them): EXP_ENOMEM, never
+ * EXP_ETLS or a crash. */
+static void test_oom(void) {
+  char m[200];
+  long n;
+  for (n = 1;; n++) {
+    exp_tls_config *cfg;
+    exp_tls *c = NULL;
+    int cerr = 0;
+    fail_alloc_arm(n);
+    cfg = exp_tls_config_new(ca_path, 1, &err, m, sizeof(m));
+    if (cfg != NULL)
+      c = exp_tls_new(cfg, "localhost", &cerr, m, sizeof(m));
+    fail_alloc_disarm();
+    if (cfg == NULL ? err != EXP_ENOMEM : c == NULL && cerr != EXP_ENOMEM)
+      fprintf(stderr, "allocation %ld failing: %s\n", n, m);
+    CHECK(cfg != NULL || err == EXP_ENOMEM);
+    CHECK(cfg == NULL || c != NULL || cerr == EXP_ENOMEM);
+    exp_tls_free(c);
+    exp_tls_config_free(cfg);
+    if (!fail_alloc_failed())
+      break;
+  }
+  CHECK(n > 10);
+}
+
 int main(void) {
   write_file(ca_path, "/tmp/exp-tls-ca-XXXXXX", TEST_CA_PEM);
   write_file(other_path, "/tmp/exp-tls-other-XXXXXX", TEST_OTHER_CA_PEM);
@@ -292,6 +326,10 @@ int main(void) {
   RUN(test_bad_ca_file);
   RUN(test_data);
   RUN(test_garbage);
+  if (fail_alloc_active())
+    RUN(test_oom);
+  else
+    puts("skipped test_oom: malloc is not fail_alloc.c's");
   unlink(ca_path);
   unlink(other_path);
   return t_done();

@@ -452,7 +452,7 @@ static void test_refused(void) {
   b.n = b.cap = 0;
   puts_(&b, "HTTP/1.1 101 Switching");
   CHECK_INT(feed(ws, &b), 0);
-  CHECK_INT(exp_ws_eof(ws), EXP_EPROTOCOL);
+  CHECK_INT(exp_ws_eof(ws), EXP_ENETWORK);
   body = exp_ws_refusal(ws, &n);
   CHECK_STR(body, "");
   free(b.p);
@@ -1012,6 +1012,41 @@ static void test_close_after_long_text(void) {
   }
 }
 
+/* The connection ending after every byte of the server's answer and
+ * frames: a network error (what a reset gives too) until the close frame
+ * is in, then an orderly close. */
+static void test_eof_everywhere(void) {
+  char key[32];
+  rec r = {0};
+  bytes b = {0};
+  size_t pings, total;
+  exp_ws *ws = new_ws(&r, 0, key);
+  stream(&b, key, &pings);
+  total = b.n;
+  free(b.p);
+  exp_ws_free(ws);
+  rec_free(&r);
+  for (size_t k = 0; k <= total; k++) {
+    bytes part = {0};
+    int res;
+    memset(&r, 0, sizeof(r));
+    memset(&b, 0, sizeof(b));
+    ws = new_ws(&r, 0, key);
+    stream(&b, key, &pings);
+    put(&part, b.p, k);
+    res = feed(ws, &part);
+    if (res == 0)
+      res = exp_ws_eof(ws);
+    if (res != (k == total ? EXP_WS_CLOSED : EXP_ENETWORK))
+      fprintf(stderr, "cut after %zu: %s\n", k, exp_ws_message(ws));
+    CHECK_INT(res, k == total ? EXP_WS_CLOSED : EXP_ENETWORK);
+    free(part.p);
+    free(b.p);
+    exp_ws_free(ws);
+    rec_free(&r);
+  }
+}
+
 /* ------------------------------------------------------ out of memory */
 
 /* exp_ws_new with each of its allocations failing in turn, wslay's among
@@ -1114,6 +1149,7 @@ int main(void) {
   RUN(test_split_close);
   RUN(test_close_byte_by_byte);
   RUN(test_close_after_long_text);
+  RUN(test_eof_everywhere);
   if (fail_alloc_active()) {
     RUN(test_new_oom);
     RUN(test_session_oom);
