@@ -77,7 +77,33 @@ EXP_EXTERN const char *exp_version_string(void);
 
 /* ---------------------------------------------------------------- errors */
 
-/* XX(name, value, message) */
+/* XX(name, value, message)
+ *
+ * Each code means one thing, and what a caller should do about it:
+ *
+ * | code          | means                                   | do           |
+ * |---------------|-----------------------------------------|--------------|
+ * | EXP_EOPTIONS  | a bad argument or option                | fix the call |
+ * | EXP_ERUNTIME  | not allowed in the handle's state       | fix the call |
+ * | EXP_EAUTH     | credentials refused                     | fix options  |
+ * | EXP_EAPI      | the server refused (exp_last_error)     | per its code |
+ * | EXP_ENOTFOUND | no such document                        | give up      |
+ * | EXP_ETIMEOUT  | no answer in time                       | retry        |
+ * | EXP_ECANCELLED| exp_stop or a cancel ended it           | nothing      |
+ * | EXP_ENETWORK  | no connection, or it ended early (FIN   | retry        |
+ * |               | or reset alike)                         |              |
+ * | EXP_ETLS      | TLS failed: certificate, name, CA file  | fix options  |
+ * | EXP_EPROTOCOL | bytes from the server broke the protocol| give up,     |
+ * |               | (bad HTTP, JSON, websocket, Socket.IO)  | report it    |
+ * | EXP_ENOMEM    | an allocation failed, wherever it was   | free memory, |
+ * |               | (parse, subscribe, TLS, CA file)        | retry        |
+ * | EXP_EDEADLOCK | a _wait from inside a callback          | fix the call |
+ * | EXP_ETOOBIG   | an answer over a configured cap         | raise the cap|
+ * | EXP_EPAIRING  | the device is pairing                   | pair first   |
+ *
+ * After EXP_ENOMEM the handle stays usable: what failed is undone, nothing
+ * leaks, and the real-time socket, if memory ran out while reading it,
+ * reconnects (a broadcast in it is lost with it). */
 #define EXP_ERRNO_MAP(XX)                                                      \
   XX(OPTIONS, -1, "invalid options")                                           \
   XX(RUNTIME, -2, "not allowed in the SDK's current state")                    \
@@ -174,7 +200,13 @@ EXP_EXTERN void exp_set_log(exp_sdk *sdk, exp_log_level min, exp_log_cb cb,
 /* Creates an SDK handle on loop, or, with loop NULL, on a private loop that
  * only the blocking calls run.  Several handles may share the
  * application's loop; a private loop is its handle's alone.  NULL when
- * out of memory, or when loop is another handle's private loop. */
+ * out of memory, or when loop is another handle's private loop.
+ *
+ * Out of memory: libuv's uv_loop_init calls abort() when some of its own
+ * allocations fail, so exp_new(NULL) may abort instead of returning NULL; a
+ * program that must survive that creates the loop itself and passes it.
+ * Once a loop exists, no allocation failure aborts: exp_new returns NULL
+ * and every later call its error (test/oom sweeps this). */
 EXP_EXTERN exp_sdk *exp_new(uv_loop_t *loop);
 
 /* The loop the handle runs on (its private one when created with NULL). */
@@ -194,7 +226,7 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(ALLOW_PAIRING, "allow_pairing", INT)   /* 0 */                            \
   XX(ENABLE_NETWORK, "enable_network", INT) /* 1 */                            \
   XX(CA_FILE, "ca_file", STR)               /* system CA bundle */             \
-  XX(TLS_VERIFY, "tls_verify", INT)         /* 1; 0 turns checks off */        \
+  XX(TLS_VERIFY, "tls_verify", INT)         /* 1; 0 turns checks off, WARN */  \
   XX(REQUEST_TIMEOUT_MS, "request_timeout_ms", INT) /* 10000 */                \
   XX(MAX_BODY_BYTES, "max_body_bytes", INT)         /* 32 MiB */               \
   XX(EIO_VERSION, "eio_version", INT)               /* 0: 4 then 3 */          \
@@ -206,7 +238,11 @@ EXP_EXTERN uv_loop_t *exp_loop(const exp_sdk *sdk);
   XX(MAX_JSON_NODES, "max_json_nodes", INT)     /* 1000000 */                  \
   XX(STALL_TIMEOUT_MS, "stall_timeout_ms", INT) /* 10000 */
 
-/* max_body_bytes caps what one answer or socket message may hold;
+/* tls_verify 0 accepts any certificate for any name (expired, self-signed,
+ * another host's): anyone on the path can read and change the traffic.
+ * exp_start logs one WARN line saying so when it is set.
+ *
+ * max_body_bytes caps what one answer or socket message may hold;
  * max_json_nodes caps the JSON values of a REST answer, as each costs cJSON
  * a node of about 64 bytes (EXP_ETOOBIG past it).  stall_timeout_ms bounds
  * how long a connected socket that receives nothing goes unnoticed: after

@@ -337,6 +337,10 @@ int exp_session_open(exp_sdk *sdk) {
     return exp_sdk_error(sdk, r, 0, NULL, "%s", msg);
   cfg.ca_file = sdk->opt.str[EXP_OPT_CA_FILE];
   cfg.tls_verify = (int)sdk->opt.num[EXP_OPT_TLS_VERIFY];
+  if (!cfg.tls_verify)
+    exp_logf(&sdk->log, EXP_LOG_WARN,
+             "tls_verify is 0: TLS connections accept any certificate for "
+             "any name");
   cfg.max_body = (size_t)sdk->opt.num[EXP_OPT_MAX_BODY_BYTES];
   cfg.default_timeout_ms = (uint64_t)sdk->opt.num[EXP_OPT_REQUEST_TIMEOUT_MS];
   cfg.max_idle_per_origin = 4;
@@ -346,17 +350,17 @@ int exp_session_open(exp_sdk *sdk) {
     FILE *f = fopen(cfg.ca_file, "r");
     if (f == NULL) {
       exp_hosts_free(&sdk->hosts);
-      return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL, "ca_file: %s: %s",
-                           cfg.ca_file, strerror(errno));
+      return exp_sdk_error(sdk, errno == ENOMEM ? EXP_ENOMEM : EXP_EOPTIONS, 0,
+                           NULL, "ca_file: %s: %s", cfg.ca_file,
+                           strerror(errno));
     }
     fclose(f);
   }
   msg[0] = '\0';
   sdk->http = exp_http_new(sdk->loop, &cfg, msg, sizeof(msg));
   if (sdk->http == NULL) {
+    /* It only fails for memory. */
     exp_hosts_free(&sdk->hosts);
-    if (msg[0] != '\0' && cfg.ca_file != NULL)
-      return exp_sdk_error(sdk, EXP_EOPTIONS, 0, NULL, "ca_file: %s", msg);
     return exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "exp_start: %s",
                          msg[0] ? msg : "out of memory");
   }

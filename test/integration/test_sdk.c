@@ -1073,10 +1073,22 @@ static void write_file(const char *name, const char *text, char *path) {
   }
 }
 
+/* WARN lines saying the checks are off. */
+static int unverified_warnings;
+
+static void on_tls_log(exp_log_level level, const char *msg, void *ud) {
+  (void)ud;
+  if (level == EXP_LOG_WARN && strstr(msg, "tls_verify is 0") != NULL)
+    unverified_warnings++;
+}
+
+/* Starts a device on origin and makes a REST call; with verify 0, one WARN
+ * line must say that the checks are off, else none. */
 static int tls_start(const char *origin, const char *ca, int verify) {
   exp_sdk *sdk = make(NULL, origin, DEVICE);
   int r;
-  exp_set_log(sdk, EXP_LOG_NONE, NULL, NULL);
+  unverified_warnings = 0;
+  exp_set_log(sdk, EXP_LOG_WARN, on_tls_log, NULL);
   if (ca != NULL)
     exp_set_str(sdk, EXP_OPT_CA_FILE, ca);
   exp_set_int(sdk, EXP_OPT_TLS_VERIFY, verify);
@@ -1084,6 +1096,7 @@ static int tls_start(const char *origin, const char *ca, int verify) {
   if (r == 0)
     r = exp_get_wait(sdk, "/api/devices/test-uuid", NULL, NULL);
   exp_stop(sdk);
+  CHECK_INT(unverified_warnings, verify ? 0 : 1);
   return r;
 }
 
