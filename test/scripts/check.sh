@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # check.sh: the README's second command.  Installs what is missing, builds,
 # and runs every test twice: in a normal build and in one with address and
-# undefined-behaviour sanitizers (any report fails).  The unit tests run once
-# more under valgrind, and once built with clang, warnings as errors; each
-# fuzz target runs for a few seconds over its seed corpus.
+# undefined-behaviour sanitizers (any report fails).  The failure sweeps
+# (test/oom: every allocation failing in turn, over plain HTTP) run in the
+# sanitizer build only.  The unit and integration tests run once more under valgrind, and the
+# unit tests once built with clang, warnings as errors; each fuzz target runs
+# for a few seconds over its seed corpus (test/fuzz/run_long.sh runs each
+# for 1,000,000 executions).
 source "$(dirname "$0")/setup.sh"
 
 build_dir build-asan -Db_sanitize=address,undefined -Db_lundef=false
@@ -26,12 +29,15 @@ run() {
   say "Testing $dir"
   meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || status=1
 }
-run build
+run build --no-suite oom
 run build-asan --no-suite interop --no-suite bench
 run build-clang --suite unit
 run build-fuzz --suite fuzz
-say "Testing build under valgrind (unit suite)"
-meson test -C build --suite unit --num-processes 2 --logbase valgrind \
+say "Testing build under valgrind (unit and integration suites)"
+# Valgrind runs the code 10-50 times slower: the channel tests' broadcast
+# windows need the longer timeouts.
+meson test -C build --suite unit --suite integration --num-processes 2 \
+  --logbase valgrind --timeout-multiplier 4 \
   --wrap='valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
   || status=1
 
