@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <stdint.h>
@@ -20,9 +21,13 @@ static _Alignas(max_align_t) unsigned char boot[4096];
 static size_t boot_used;
 static int resolving;
 
-static __thread int armed;
+/* Plain statics, not thread-local ones: a sanitizer's start-up allocates
+ * before the program's thread-local storage can be used.  Other threads
+ * read them, but only the arming thread changes them or counts. */
+static volatile int armed;
+static pthread_t armer;
 static int trace; /* FAIL_ALLOC_TRACE set: print where the failure is */
-static __thread long count, fail_at, failed;
+static long count, fail_at, failed;
 
 static void *boot_alloc(size_t n) {
   void *p;
@@ -50,18 +55,23 @@ static void resolve(void) {
   resolving = 0;
 }
 
+/* Apart, so that the allocating functions have no arrays on their stack:
+ * a sanitizer's start-up allocates before it can check them. */
+__attribute__((noinline)) static void print_stack(void) {
+  void *frames[32];
+  int n = backtrace(frames, 32);
+  backtrace_symbols_fd(frames, n, STDERR_FILENO);
+}
+
 /* Whether this allocation is the one to fail. */
 static int fails(void) {
-  if (!armed)
+  if (!armed || !pthread_equal(pthread_self(), armer))
     return 0;
   if (++count != fail_at)
     return 0;
   failed = 1;
-  if (trace) {
-    void *frames[32];
-    int n = backtrace(frames, 32);
-    backtrace_symbols_fd(frames, n, STDERR_FILENO);
-  }
+  if (trace)
+    print_stack();
   errno = ENOMEM;
   return 1;
 }
@@ -112,6 +122,7 @@ void fail_alloc_arm(long n) {
   count = 0;
   failed = 0;
   fail_at = n;
+  armer = pthread_self();
   armed = 1;
 }
 
@@ -121,6 +132,7 @@ long fail_alloc_disarm(void) {
 }
 
 void fail_alloc_resume(void) {
+  armer = pthread_self();
   armed = 1;
 }
 
