@@ -257,15 +257,24 @@ static void on_call_tick(uv_timer_t *t) {
   }
 }
 
-static long rss_kb(void) {
-  long pages = 0, resident = 0;
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (f != NULL) {
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-      resident = 0;
-    fclose(f);
+/* The resident set, in KiB: its anonymous part (heap, stacks) and all of
+ * it (with the file-backed pages of the program and its libraries). */
+static void rss_kb(long *anon, long *all) {
+  char line[128];
+  FILE *f = fopen("/proc/self/status", "r");
+  *anon = *all = 0;
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+    if (strncmp(line, "RssAnon:", 8) == 0)
+      *anon = atol(line + 8);
+    else if (strncmp(line, "VmRSS:", 6) == 0)
+      *all = atol(line + 6);
   }
-  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+  if (f != NULL)
+    fclose(f);
+}
+
+static double pct(long from, long to) {
+  return from > 0 ? 100.0 * (double)(to - from) / (double)from : 0.0;
 }
 
 static void die(const char *what, exp_sdk *sdk) {
@@ -305,7 +314,8 @@ int main(int argc, char **argv) {
   exp_sdk *dev, *user;
   exp_channel *dch;
   exp_listener *l = NULL;
-  long seconds, warm_rss = 0, end_rss, warm_heap = 0, end_heap, lost = 0;
+  long seconds, warm_rss = 0, end_rss, warm_anon = 0, end_anon, warm_heap = 0,
+                end_heap, warm_peak = 0, lost = 0;
   uint64_t warm_at, end_at, drain;
   int started = 0, warm = 0;
 
@@ -378,8 +388,10 @@ int main(int argc, char **argv) {
     uv_run(&loop, UV_RUN_ONCE);
     if (!warm && now_ms() >= warm_at && (rs.every >= seconds || restarted())) {
       warm = 1;
-      warm_rss = rss_kb();
+      rss_kb(&warm_anon, &warm_rss);
       warm_heap = count_alloc_live();
+      warm_peak = count_alloc_peak();
+      count_reset_peak();
     }
   }
   uv_timer_stop(&bt);
@@ -394,7 +406,7 @@ int main(int argc, char **argv) {
   drain = now_ms() + 2000;
   while (now_ms() < drain)
     uv_run(&loop, UV_RUN_NOWAIT), uv_sleep(2);
-  end_rss = rss_kb();
+  rss_kb(&end_anon, &end_rss);
   end_heap = count_alloc_live();
   for (long i = 0; i < run.next; i++)
     lost += run.counted[i] && !run.seen[i];
@@ -414,13 +426,13 @@ int main(int argc, char **argv) {
              run.calls_failed_outside);
   printf("restarts %d, token updates %ld, OFFLINE %ld, ONLINE %ld\n", rs.nw,
          run.renewals, run.offline, run.online);
-  printf("RSS: %ld KiB warmed up, %ld KiB at the end (%+.1f %%)\n", warm_rss,
-         end_rss,
-         warm_rss > 0 ? 100.0 * (double)(end_rss - warm_rss) / (double)warm_rss
-                      : 0.0);
+  printf("RSS: %ld KiB warmed up, %ld KiB at the end (%+.1f %%); of it "
+         "anonymous: %ld KiB, %ld KiB (%+.1f %%)\n",
+         warm_rss, end_rss, pct(warm_rss, end_rss), warm_anon, end_anon,
+         pct(warm_anon, end_anon));
   printf("heap of the SDK, cJSON and libuv: %ld bytes warmed up, %ld at the "
-         "end\n",
-         warm_heap, end_heap);
+         "end; its peak %ld bytes until the warm-up, %ld after\n",
+         warm_heap, end_heap, warm_peak, count_alloc_peak());
 
   uv_close((uv_handle_t *)&bt, NULL);
   uv_close((uv_handle_t *)&ct, NULL);
