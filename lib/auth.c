@@ -496,7 +496,9 @@ int exp_auth_on_401(exp_auth_machine *a, unsigned gen, int64_t now,
   if (a->st == S_READY) {
     int calm = !a->suspect || now - a->last_401 >= EXP_AUTH_RETRY_MS;
     a->last_401 = now;
-    if (a->suspect && now < a->storm_until)
+    /* A token at its expiration (a second of clock slack) is refused for
+     * being old, not by a storm: a loop late for its renewal renews. */
+    if (a->suspect && now < a->storm_until && now < a->expiration - 1000)
       return EXP_AUTH_REFUSED;
     a->storm_ms = calm                                  ? EXP_AUTH_STORM_MS
                   : a->storm_ms * 2 > EXP_AUTH_RETRY_MS ? EXP_AUTH_RETRY_MS
