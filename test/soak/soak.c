@@ -13,6 +13,7 @@
  * - the REST calls (the device's and the broadcasts) that failed outside
  *   the restart windows (from the server's stop until GRACE_MS after it
  *   listens again);
+ * - halfway between restarts, the heap and RSS as they go;
  * - the process's resident memory once warmed up (30 s in, or a tenth of a
  *   shorter run, and past the first restart) and at the end, and the
  *   heap the SDK, cJSON and libuv hold then (test/bench/count_alloc.h).
@@ -316,7 +317,7 @@ int main(int argc, char **argv) {
   exp_listener *l = NULL;
   long seconds, warm_rss = 0, end_rss, warm_anon = 0, end_anon, warm_heap = 0,
                 end_heap, warm_peak = 0, lost = 0;
-  uint64_t warm_at, end_at, drain;
+  uint64_t warm_at, end_at, drain, report_at;
   int started = 0, warm = 0;
 
   if (argc < 3) {
@@ -375,6 +376,8 @@ int main(int argc, char **argv) {
   run.begin = now_ms();
   warm_at = run.begin + (uint64_t)(seconds < 100 ? seconds / 10 : 30) * 1000;
   end_at = run.begin + (uint64_t)seconds * 1000;
+  /* Halfway between restarts: the heap and RSS as they go. */
+  report_at = run.begin + (uint64_t)rs.every * 500;
   uv_timer_init(&loop, &bt);
   uv_timer_start(&bt, on_broadcast_tick, 5, 5);
   uv_timer_init(&loop, &ct);
@@ -386,6 +389,15 @@ int main(int argc, char **argv) {
   fflush(stdout);
   while (now_ms() < end_at && !rs.failed_restart) {
     uv_run(&loop, UV_RUN_ONCE);
+    if (now_ms() >= report_at) {
+      long anon, all;
+      rss_kb(&anon, &all);
+      printf("  %3llu s: heap %ld bytes, RSS %ld KiB (anonymous %ld KiB)\n",
+             (unsigned long long)((now_ms() - run.begin) / 1000),
+             count_alloc_live(), all, anon);
+      fflush(stdout);
+      report_at += (uint64_t)rs.every * 1000;
+    }
     if (!warm && now_ms() >= warm_at && (rs.every >= seconds || restarted())) {
       warm = 1;
       rss_kb(&warm_anon, &warm_rss);
