@@ -1,13 +1,14 @@
 /*
  * count_alloc.h: a counting allocator for exp_set_allocator, shared by the
- * benchmarks (heap in use) and the allocation guard (allocations per
- * operation).  Every block carries its requested size in a header, so
- * "live bytes" is what the SDK, cJSON and libuv asked for, without malloc's
- * own overhead.  Calls are counted per thread, so that a second SDK on
- * another thread (the guard's sender) does not count; bytes are counted
- * for the whole process.  Install it first thing:
- *   exp_set_allocator(count_malloc, count_realloc, count_calloc, count_free)
- * (a program without the SDK: uv_replace_allocator and cJSON_InitHooks).
+ * benchmarks (heap in use), the allocation guard (allocations per
+ * operation), and the allocator and failure-sweep tests (blocks left).  Every
+ * block carries its requested size in a header, so "live bytes" is what the
+ * SDK, cJSON and libuv asked for, without malloc's own overhead.  Calls are
+ * counted per thread, so that a second SDK on another thread (the guard's
+ * sender) does not count; bytes are counted for the whole process.  Install it
+ * first thing: exp_set_allocator(count_malloc, count_realloc, count_calloc,
+ * count_free) (a program without the SDK: uv_replace_allocator and
+ * cJSON_InitHooks).
  */
 #ifndef COUNT_ALLOC_H
 #define COUNT_ALLOC_H
@@ -94,6 +95,11 @@ static inline void *count_realloc(void *p, size_t n) {
 /* malloc, calloc and realloc calls made by this thread so far. */
 static inline long count_alloc_calls(void) {
   return count_thread_calls;
+}
+
+/* Blocks allocated and not yet freed, every thread. */
+static inline long count_alloc_blocks(void) {
+  return atomic_load(&count_live_blocks);
 }
 
 /* Bytes requested and not yet freed, every thread. */

@@ -21,45 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "count_alloc.h"
 #include "exp.h"
 #include "fail_alloc.h"
 #include "refserver.h"
 #include "testlib.h"
 #include "tls_certs.h"
-
-/* ---------------------------------------------------- counting allocator */
-
-static long live;   /* blocks allocated through the hook and not yet freed */
-static long hooked; /* calls of the hook's allocating functions */
-
-static void *t_malloc(size_t n) {
-  void *p = malloc(n);
-  hooked++;
-  live += p != NULL;
-  return p;
-}
-
-static void *t_calloc(size_t c, size_t n) {
-  void *p = calloc(c, n);
-  hooked++;
-  live += p != NULL;
-  return p;
-}
-
-static void *t_realloc(void *p, size_t n) {
-  void *q = realloc(p, n);
-  hooked++;
-  if (p == NULL)
-    live += q != NULL;
-  else if (n == 0 && q == NULL)
-    live--;
-  return q;
-}
-
-static void t_free(void *p) {
-  live -= p != NULL;
-  free(p);
-}
 
 /* -------------------------------------------------------------- scenario */
 
@@ -175,7 +142,7 @@ static int clean(const outcome *o) {
  * allocations it counted, -1 on a failed check. */
 static long run(long n, outcome *o) {
   uv_loop_t loop;
-  long before = live, count;
+  long before = count_alloc_blocks(), count;
   uint64_t t0, t1;
   int ok = 1;
   CHECK_INT(uv_loop_init(&loop), 0);
@@ -204,8 +171,9 @@ static long run(long n, outcome *o) {
     fprintf(stderr, "N=%ld: the loop does not close\n", n);
     ok = 0;
   }
-  if (live != before) {
-    fprintf(stderr, "N=%ld: %ld blocks leaked\n", n, live - before);
+  if (count_alloc_blocks() != before) {
+    fprintf(stderr, "N=%ld: %ld blocks leaked\n", n,
+            count_alloc_blocks() - before);
     ok = 0;
   }
   if (!clean(o)) {
@@ -261,11 +229,11 @@ static void sweep(long stride, long every, long first, int only) {
   only_start = 1;
   setup = run(0, &o);
   only_start = 0;
-  calls = hooked;
+  calls = count_alloc_calls();
   if (every > 0 && every < setup)
     setup = every;
   total = run(0, &o);
-  calls = hooked - calls;
+  calls = count_alloc_calls() - calls;
   CHECK_INT(o.step, 0);
   if (o.step != 0) {
     fprintf(stderr, "the scenario fails without a failing allocation: %s %s\n",
@@ -317,7 +285,8 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
   /* Before anything allocates through libuv or cJSON. */
-  if (exp_set_allocator(t_malloc, t_realloc, t_calloc, t_free) != 0)
+  if (exp_set_allocator(count_malloc, count_realloc, count_calloc,
+                        count_free) != 0)
     return 1;
   if (use_tls && tls_files() != 0) {
     fprintf(stderr, "cannot write the test certificates\n");
