@@ -4,7 +4,9 @@
  * One SDK handle (exp_sdk) talks to one EXP server: it logs in, keeps its
  * token fresh, makes REST calls, and (with the network enabled) holds the
  * real-time socket.  Everything runs on one libuv loop; the SDK creates no
- * thread.
+ * thread and takes no lock.  A handle is made (exp_new), used and stopped
+ * on the thread that runs its loop; handles on other loops may live on
+ * other threads.
  *
  * Rules that hold for every call in this header:
  *

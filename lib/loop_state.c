@@ -3,23 +3,15 @@
 
 #include "common.h"
 
-static uv_once_t once = UV_ONCE_INIT;
-static uv_mutex_t lock;
-static int lock_made;
-static exp_loop_state *states;
-
-static void init_lock(void) {
-  lock_made = uv_mutex_init(&lock) == 0;
-}
+/* Each thread has its own registry: a loop, and every handle on it, is
+ * made, used and stopped on the one thread that runs it, so no lock is
+ * needed and nothing is shared between threads. */
+static _Thread_local exp_loop_state *states;
 
 /* own: 0 or 1 as exp_loop_state_get; -1 joins whatever the loop is. */
 static exp_loop_state *get(uv_loop_t *loop, int own) {
   exp_loop_state *s;
 
-  uv_once(&once, init_lock);
-  if (!lock_made)
-    return NULL;
-  uv_mutex_lock(&lock);
   for (s = states; s != NULL && s->loop != loop; s = s->next)
     ;
   if (s != NULL && own >= 0 && (s->own || own)) {
@@ -33,7 +25,6 @@ static exp_loop_state *get(uv_loop_t *loop, int own) {
     s->next = states;
     states = s;
   }
-  uv_mutex_unlock(&lock);
   return s;
 }
 
@@ -50,7 +41,6 @@ void exp_loop_state_put(exp_loop_state *s) {
 
   if (s == NULL)
     return;
-  uv_mutex_lock(&lock);
   if (--s->refs == 0) {
     for (p = &states; *p != s; p = &(*p)->next)
       ;
@@ -59,5 +49,4 @@ void exp_loop_state_put(exp_loop_state *s) {
     exp_free(s->pbuf);
     exp_free(s);
   }
-  uv_mutex_unlock(&lock);
 }

@@ -4,10 +4,9 @@
  * libuv's uv_run is not reentrant, and a callback of one handle may call a
  * _wait of another handle on the same loop: the deadlock guard must look
  * at the loop, not at the handle.  So each loop in use has one state,
- * found by the loop's address in a small process-wide registry (a mutex
- * guards it: handles on different loops may live in different threads),
- * shared by reference by the handles on it.  Its counters are only touched
- * from the loop's own thread.
+ * found by the loop's address in a small registry of the thread that runs
+ * the loop (handles on different loops may live in different threads, each
+ * with its own), shared by reference by the handles on it.
  */
 #ifndef EXP_LOOP_STATE_H
 #define EXP_LOOP_STATE_H
