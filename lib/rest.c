@@ -138,7 +138,6 @@ static int too_many_nodes(const call *c, const exp_http_response *res) {
 
 /* An answer that is not 2xx: EXP_EAPI (404: EXP_ENOTFOUND) with the
  * server's {code, message} when it sent them. */
-
 static void fail_api(call *c, const exp_http_response *res) {
   cJSON *j = too_many_nodes(c, res)
                  ? NULL
@@ -243,7 +242,7 @@ static int wire_of(call *c, exp_http_request *req, char *msg, size_t msg_size) {
     req->wire_len = len;
     return 0;
   }
-  /* Serialised once more only when out of memory for the cache. */
+  /* Kept with its target; no memory for that fails the call. */
   h = exp_malloc(sizeof(*h) + len + tl + 1);
   if (h == NULL) {
     exp_free(wire);
