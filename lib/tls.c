@@ -58,8 +58,12 @@ static void set_msg(char *msg, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
-/* Whether an mbedtls result (a high-level module's code plus, perhaps, a
- * low-level one's) says an allocation failed. */
+/* Whether an mbedtls call that returned ret ran out of memory.  Its own
+ * codes (a high-level module's plus, perhaps, a low-level one's) do not
+ * always say so: inside a signature check an allocation failure comes out
+ * as "not correctly signed", and a file's fopen failure as a file error.
+ * mbedtls allocates with libc's calloc, which sets errno to ENOMEM when it
+ * fails, so each call into mbedtls clears errno first. */
 static int alloc_failed(int ret) {
   static const int high[] = {
       MBEDTLS_ERR_SSL_ALLOC_FAILED,    MBEDTLS_ERR_X509_ALLOC_FAILED,
@@ -69,6 +73,8 @@ static int alloc_failed(int ret) {
   int hi, lo;
   if (ret >= 0)
     return 0;
+  if (errno == ENOMEM)
+    return 1;
   hi = -(-ret & 0xff80);
   lo = -(-ret & 0x7f);
   if (lo == MBEDTLS_ERR_ASN1_ALLOC_FAILED || lo == MBEDTLS_ERR_MPI_ALLOC_FAILED)
@@ -76,14 +82,26 @@ static int alloc_failed(int ret) {
   for (size_t i = 0; i < sizeof(high) / sizeof(high[0]); i++)
     if (hi == high[i])
       return 1;
-  /* mbedtls reads a file with fopen, whose failure it does not tell. */
-  return ret == MBEDTLS_ERR_PK_FILE_IO_ERROR && errno == ENOMEM;
+  return 0;
 }
 
-static void mbed_msg(char *msg, size_t size, const char *what, int ret) {
-  char e[160];
+/* Sets msg to what failed ("what: why") and returns the error code for
+ * an mbedtls failure ret: EXP_ENOMEM when it ran out of memory. */
+static int mbed_error(char *msg, size_t size, int ret, const char *fmt, ...) {
+  char what[200], e[160];
+  va_list ap;
+  /* First, before anything else can change errno. */
+  int oom = alloc_failed(ret);
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  if (oom) {
+    set_msg(msg, size, "%s: out of memory", what);
+    return EXP_ENOMEM;
+  }
   mbedtls_strerror(ret, e, sizeof(e));
   set_msg(msg, size, "%s: %s (-0x%04x)", what, e, (unsigned)-ret);
+  return EXP_ETLS;
 }
 
 static void config_release(exp_tls_config *c) {
@@ -112,17 +130,19 @@ exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, int *err,
   mbedtls_x509_crt_init(&c->ca);
   mbedtls_entropy_init(&c->entropy);
   mbedtls_ctr_drbg_init(&c->drbg);
+  errno = 0;
   ret = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                               (const unsigned char *)pers, sizeof(pers) - 1);
   if (ret != 0) {
-    mbed_msg(msg, msg_size, "seeding the TLS random generator", ret);
+    *err = mbed_error(msg, msg_size, ret, "seeding the TLS random generator");
     goto fail;
   }
+  errno = 0;
   ret = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
                                     MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT);
   if (ret != 0) {
-    mbed_msg(msg, msg_size, "TLS configuration", ret);
+    *err = mbed_error(msg, msg_size, ret, "TLS configuration");
     goto fail;
   }
   mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
@@ -130,14 +150,16 @@ exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, int *err,
     const char *file = ca_file != NULL ? ca_file : SYSTEM_CA_FILE;
     /* A positive result counts certificates mbedtls could not use; the
      * bundle is fine as long as some were loaded. */
+    errno = 0;
     ret = mbedtls_x509_crt_parse_file(&c->ca, file);
     if (ret < 0 || c->ca.version == 0) {
-      char what[160];
-      snprintf(what, sizeof(what), "reading CA file %s", file);
-      if (ret < 0)
-        mbed_msg(msg, msg_size, what, ret);
-      else
-        set_msg(msg, msg_size, "%s: no usable certificate", what);
+      if (ret < 0) {
+        *err = mbed_error(msg, msg_size, ret, "reading CA file %s", file);
+      } else {
+        set_msg(msg, msg_size, "reading CA file %s: no usable certificate",
+                file);
+        *err = EXP_ETLS;
+      }
       goto fail;
     }
     mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
@@ -148,7 +170,6 @@ exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, int *err,
   *err = 0;
   return c;
 fail:
-  *err = alloc_failed(ret) ? EXP_ENOMEM : EXP_ETLS;
   config_release(c);
   return NULL;
 }
@@ -232,10 +253,10 @@ exp_tls *exp_tls_new(exp_tls_config *c, const char *host, int *err, char *msg,
   mbedtls_ssl_init(&t->ssl);
   t->cfg = c;
   c->refs++;
+  errno = 0;
   ret = mbedtls_ssl_setup(&t->ssl, &c->conf);
   if (ret != 0) {
-    mbed_msg(msg, msg_size, "TLS session setup", ret);
-    *err = alloc_failed(ret) ? EXP_ENOMEM : EXP_ETLS;
+    *err = mbed_error(msg, msg_size, ret, "TLS session setup");
     exp_tls_free(t);
     return NULL;
   }
@@ -248,10 +269,10 @@ exp_tls *exp_tls_new(exp_tls_config *c, const char *host, int *err, char *msg,
     if (c->verify)
       mbedtls_ssl_set_verify(&t->ssl, verify_ip, t);
   } else {
+    errno = 0;
     ret = mbedtls_ssl_set_hostname(&t->ssl, host);
     if (ret != 0) {
-      mbed_msg(msg, msg_size, "TLS host name", ret);
-      *err = alloc_failed(ret) ? EXP_ENOMEM : EXP_ETLS;
+      *err = mbed_error(msg, msg_size, ret, "TLS host name");
       exp_tls_free(t);
       return NULL;
     }
@@ -280,11 +301,11 @@ int exp_tls_feed(exp_tls *t, const char *data, size_t len) {
 }
 
 static int fail(exp_tls *t, const char *what, int ret) {
-  if (t->oom || alloc_failed(ret)) {
-    set_msg(t->msg, sizeof(t->msg), "out of memory");
+  if (t->oom) {
+    set_msg(t->msg, sizeof(t->msg), "%s: out of memory", what);
     return EXP_ENOMEM;
   }
-  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && !alloc_failed(ret)) {
     char info[200];
     int n = mbedtls_x509_crt_verify_info(
         info, sizeof(info), "", mbedtls_ssl_get_verify_result(&t->ssl));
@@ -296,12 +317,13 @@ static int fail(exp_tls *t, const char *what, int ret) {
             n > 0 ? info : "unknown reason");
     return EXP_ETLS;
   }
-  mbed_msg(t->msg, sizeof(t->msg), what, ret);
-  return EXP_ETLS;
+  return mbed_error(t->msg, sizeof(t->msg), ret, "%s", what);
 }
 
 int exp_tls_handshake(exp_tls *t) {
-  int ret = mbedtls_ssl_handshake(&t->ssl);
+  int ret;
+  errno = 0;
+  ret = mbedtls_ssl_handshake(&t->ssl);
   if (ret == 0)
     return 0;
   if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -312,7 +334,9 @@ int exp_tls_handshake(exp_tls *t) {
 int exp_tls_write(exp_tls *t, const char *data, size_t len) {
   /* The send callback never blocks, so each call takes a whole record. */
   while (len > 0) {
-    int ret = mbedtls_ssl_write(&t->ssl, (const unsigned char *)data, len);
+    int ret;
+    errno = 0;
+    ret = mbedtls_ssl_write(&t->ssl, (const unsigned char *)data, len);
     if (ret < 0)
       return fail(t, "TLS write", ret);
     data += ret;
@@ -322,7 +346,9 @@ int exp_tls_write(exp_tls *t, const char *data, size_t len) {
 }
 
 int exp_tls_read(exp_tls *t, char *buf, size_t size, size_t *got) {
-  int ret = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, size);
+  int ret;
+  errno = 0;
+  ret = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, size);
   *got = 0;
   if (ret > 0) {
     *got = (size_t)ret;
@@ -336,7 +362,9 @@ int exp_tls_read(exp_tls *t, char *buf, size_t size, size_t *got) {
 }
 
 int exp_tls_close_notify(exp_tls *t) {
-  int ret = mbedtls_ssl_close_notify(&t->ssl);
+  int ret;
+  errno = 0;
+  ret = mbedtls_ssl_close_notify(&t->ssl);
   if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
     return fail(t, "TLS close", ret);
   return 0;

@@ -125,11 +125,6 @@ static int clean(const outcome *o) {
     return 1;
   if (o->message[0] == '\0')
     return 0;
-  /* mbedtls reports an allocation failing inside the handshake as the
-   * handshake's failure (a signature it could not check is "not correctly
-   * signed"): over TLS that is EXP_ETLS. */
-  if (use_tls && o->err == EXP_ETLS)
-    return 1;
   /* A broadcast lost to memory is counted as dropped, or went with the
    * socket, which memory running out while reading it drops. */
   if (o->step == 9 && o->err == EXP_ETIMEOUT &&
