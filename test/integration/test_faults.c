@@ -134,11 +134,11 @@ typedef struct fault_case {
 static const fault_case cases[] = {
     {"delay?ms=150", 1, {0, 1}},
     {"bytewise", 1, {0, 1}},
-    {"cut?after=0", 0, {EXP_ENETWORK, EXP_EPROTOCOL, 1}},
-    {"cut?after=60", 0, {EXP_ENETWORK, EXP_EPROTOCOL, 1}},
-    {"cut?after=200", 0, {EXP_ENETWORK, EXP_EPROTOCOL, 1}},
-    {"truncate?after=60", 0, {EXP_ENETWORK, EXP_EPROTOCOL, 1}},
-    {"truncate?after=200", 0, {EXP_ENETWORK, EXP_EPROTOCOL, 1}},
+    {"cut?after=0", 0, {EXP_ENETWORK, 1}},
+    {"cut?after=60", 0, {EXP_ENETWORK, 1}},
+    {"cut?after=200", 0, {EXP_ENETWORK, 1}},
+    {"truncate?after=60", 0, {EXP_ENETWORK, 1}},
+    {"truncate?after=200", 0, {EXP_ENETWORK, 1}},
     /* "HTTP/1.1 2xx" becomes "HTTP/1.1 6xx" */
     {"flip?from=9", 0, {EXP_EAPI, EXP_EPROTOCOL, EXP_ENETWORK, 1}},
     /* the headers', the body's or the frames' bytes */
@@ -232,6 +232,75 @@ static void test_rest(void) {
               exp_last_error(sdk)->message);
     CHECK_INT(d.status, 0);
   }
+  stop(sdk);
+  check_none_open();
+}
+
+/* ------------------------------------------------------------- cuts */
+
+/* Answers cut every few bytes, by a reset (RST) and by a clean close
+ * (FIN): a call that did not get its answer whole ends as EXP_ENETWORK
+ * either way (issue 9: the same cut used to give EXP_EPROTOCOL 83 times in
+ * 98).  EXP_EPROTOCOL is for bytes that break the protocol, and a cut
+ * breaks nothing it let through.  Swept: a REST call on a started handle,
+ * and a start (the login's answer, then the socket's upgrade, Engine.IO
+ * open and namespace connect). */
+static int cut_call(int rest, exp_sdk *rest_sdk) {
+  done d = {0, 0};
+  exp_sdk *sdk;
+  int status;
+  if (rest) {
+    CHECK_INT(exp_get(rest_sdk, "/api/devices/test-uuid", NULL, on_json, &d),
+              0);
+    if (!run_until(&d.n, 1, 2 * REQUEST_MS + SLACK_MS)) {
+      CHECK(!"a REST call went past its deadline");
+      run_until(&d.n, 1, 30000);
+    }
+    return d.status;
+  }
+  sdk = make(proxy.origin, DEVICE, 1);
+  status = start(sdk, 2 * REQUEST_MS + SLACK_MS);
+  CHECK(status != 1);
+  stop(sdk);
+  return status;
+}
+
+static void test_cuts(void) {
+  static const char *const modes[] = {"cut", "truncate"};
+  static const struct {
+    const char *what;
+    int step, max;
+  } sweeps[] = {{"start", 16, 1600}, {"REST call", 4, 800}};
+  exp_sdk *sdk = make(proxy.origin, DEVICE, 0);
+  CHECK_INT(start(sdk, 10000), 0);
+  for (int w = 0; w < 2; w++)
+    for (int m = 0; m < 2; m++) {
+      int ok = 0, network = 0, other = 0;
+      for (int after = 0; after < sweeps[w].max; after += sweeps[w].step) {
+        char what[64];
+        int status;
+        snprintf(what, sizeof(what), "%s?after=%d", modes[m], after);
+        fault(what);
+        status = cut_call(w == 1, sdk);
+        if (status == 0) {
+          ok++;
+        } else if (status == EXP_ENETWORK) {
+          network++;
+        } else {
+          other++;
+          fprintf(stderr, "%s under %s: %s: %s\n", sweeps[w].what, what,
+                  exp_err_name(status), exp_last_error(sdk)->message);
+        }
+      }
+      fault("none");
+      printf("# %s, %s every %d bytes to %d: %d succeeded, %d EXP_ENETWORK, "
+             "%d other\n",
+             sweeps[w].what, modes[m], sweeps[w].step, sweeps[w].max, ok,
+             network, other);
+      CHECK_INT(other, 0);
+      /* The sweep cuts inside the answers and reaches past them. */
+      CHECK(ok > 0 && network > 0);
+    }
   stop(sdk);
   check_none_open();
 }
@@ -386,6 +455,7 @@ int main(int argc, char **argv) {
   uv_loop_init(&loop);
   RUN(test_start);
   RUN(test_rest);
+  RUN(test_cuts);
   RUN(test_listener);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK_INT(uv_loop_close(&loop), 0);
