@@ -146,8 +146,10 @@ typedef void (*exp_free_fn)(void *ptr);
 
 /* Replaces the allocator of the whole process's SDK: every allocation of
  * the SDK goes through these functions, and so do cJSON's (cJSON_InitHooks
- * with m and f) and libuv's (uv_replace_allocator).  mbedtls and wslay, as
- * Debian builds them, offer no hook and keep using malloc.  Call it once,
+ * with m and f) and libuv's (uv_replace_allocator).  wslay allocates one
+ * small context per websocket with malloc (the SDK keeps the messages
+ * itself); mbedtls, as Debian builds it, offers no hook and uses calloc
+ * for TLS sessions only, never for plain http://.  Call it once,
  * before anything else uses the SDK, cJSON or libuv: memory allocated
  * before would be freed with the wrong function.  EXP_EOPTIONS when a
  * function is NULL, EXP_ERUNTIME once an SDK handle was created.  The

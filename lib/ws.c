@@ -1,4 +1,9 @@
-/* ws.c: websocket client on wslay's event API, over memory buffers. */
+/* ws.c: websocket client over memory buffers.  wslay's frame API reads
+ * and writes the frames; messages, control frames and the close handshake
+ * are done here, so that every byte kept goes through the SDK's allocator
+ * and a failed allocation loses nothing it holds (wslay 1.1.1's event API
+ * leaks a message when queueing it fails, and misjudges the UTF-8 of a
+ * close reason that arrives split). */
 #include "ws.h"
 
 #include <stdarg.h>
@@ -14,38 +19,65 @@
 
 #define DEFAULT_MAX_MESSAGE (32u * 1024 * 1024)
 #define DEFAULT_MAX_REFUSAL (64u * 1024)
+/* A message buffer up to this size is kept for the next message. */
+#define KEEP_MESSAGE (64u * 1024)
 /* The longest frame header (RFC 6455 5.2) and control frame payload. */
 #define MAX_HEADER 14
 #define MAX_CONTROL 125
 
 enum { HANDSHAKE, OPEN, CLOSING, CLOSED, FAILED };
 
+enum {
+  OP_CONTINUATION = 0x0,
+  OP_TEXT = 0x1,
+  OP_BINARY = 0x2,
+  OP_CLOSE = 0x8,
+  OP_PING = 0x9,
+  OP_PONG = 0xa
+};
+
+/* RFC 6455 7.4.1 codes. */
+enum {
+  CLOSE_NORMAL = 1000,
+  CLOSE_PROTOCOL = 1002,
+  CLOSE_UNSUPPORTED = 1003,
+  CLOSE_NO_STATUS = 1005,
+  CLOSE_BAD_DATA = 1007,
+  CLOSE_TOO_BIG = 1009
+};
+
+/* UTF-8 checked as it arrives: need continuation bytes still to come, the
+ * next within [lo, hi] (which rules out overlong forms, surrogates and
+ * code points past U+10FFFF). */
+typedef struct utf8_check {
+  unsigned char need, lo, hi;
+} utf8_check;
+
 struct exp_ws {
   int state;
-  int err;    /* the result once FAILED */
-  int io_err; /* set by a wslay callback that failed */
+  int err; /* the result once FAILED */
   int status;
   int refusal_cut; /* the refusal's body was over the cap */
-  wslay_event_context_ptr ctx;
+  wslay_frame_context_ptr frames;
   exp_http_parser *parser; /* the upgrade answer; kept for a refusal */
   exp_ws_text_cb on_text;
   void *ud;
+  size_t max_message;
   const char *in; /* what exp_ws_feed is handing to wslay */
   size_t in_len;
-  /* wslay 1.1.1 checks the UTF-8 of a close frame's reason from the third
-   * byte of every read it gets, not of the payload, so a close frame cut
-   * between reads is judged wrongly.  recv_cb hands a close frame over in
-   * one read: the start of a frame whose size is not known yet, or of a
-   * close frame not all here, waits in hold (hold_len bytes, ready once it
-   * has hold_need of them); pass counts what is left of the frame going
-   * through, which wslay may get in any pieces. */
-  unsigned char hold[MAX_HEADER + MAX_CONTROL];
-  size_t hold_len, hold_need;
-  uint64_t pass;
+  uint64_t frame_off; /* payload bytes of the current frame seen so far */
+  /* The text message being put together, kept between messages up to
+   * KEEP_MESSAGE bytes; in_message while its final frame has not come. */
+  char *message;
+  size_t message_len, message_cap;
+  int in_message;
+  utf8_check utf8;
+  unsigned char control[MAX_CONTROL]; /* the control frame coming in */
+  size_t control_len;
   char *out;
   size_t out_len, out_cap;
   int close_code;
-  char close_reason[124];
+  char close_reason[MAX_CONTROL - 1];
   char accept[32]; /* the Sec-WebSocket-Accept we expect */
   char msg[160];
 };
@@ -62,171 +94,145 @@ static int fail(exp_ws *ws, int err, const char *fmt, ...) {
   return err;
 }
 
-/* ------------------------------------------------------ wslay callbacks */
+/* ---------------------------------------------------------------- UTF-8 */
 
-/* For the frame starting at p (n bytes of it here): how many bytes of it
- * wslay must get in one read (its header; all of a close frame), and in
- * *total its whole size; 0 while its header is not all here. */
-static size_t frame_need(const unsigned char *p, size_t n, uint64_t *total) {
-  size_t hl = 2, ext, i;
-  uint64_t pl;
-  if (n < 2)
-    return 0;
-  pl = p[1] & 0x7f;
-  ext = pl == 126 ? 2 : pl == 127 ? 8 : 0;
-  hl += ext + ((p[1] & 0x80) ? 4 : 0);
-  if (n < hl)
-    return 0;
-  if (ext > 0)
-    for (pl = 0, i = 0; i < ext; i++)
-      pl = pl << 8 | p[2 + i];
-  /* A length past this is refused by wslay; the sum must not wrap. */
-  *total = pl > UINT64_MAX - hl ? UINT64_MAX : hl + pl;
-  if ((p[0] & 0x0f) == WSLAY_CONNECTION_CLOSE && pl <= MAX_CONTROL)
-    return hl + (size_t)pl;
-  return hl;
-}
-
-/* Moves what the hold lacks from the input into it; ready when hold_need
- * is set.  Bytes taken past the need go back to the input. */
-static void hold_fill(exp_ws *ws) {
-  while (ws->hold_need == 0 && ws->in_len > 0) {
-    size_t k = sizeof(ws->hold) - ws->hold_len, need;
-    uint64_t total;
-    if (k > ws->in_len)
-      k = ws->in_len;
-    memcpy(ws->hold + ws->hold_len, ws->in, k);
-    need = frame_need(ws->hold, ws->hold_len + k, &total);
-    if (need == 0 || need > ws->hold_len + k) {
-      ws->hold_len += k;
-      ws->in += k;
-      ws->in_len -= k;
+/* Checks n more bytes of a text; 0, or -1 at the first invalid byte. */
+static int utf8_feed(utf8_check *u, const unsigned char *p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (u->need > 0) {
+      if (c < u->lo || c > u->hi)
+        return -1;
+      u->need--;
+      u->lo = 0x80;
+      u->hi = 0xbf;
+      i++;
       continue;
     }
-    k = need - ws->hold_len;
-    ws->in += k;
-    ws->in_len -= k;
-    ws->hold_len = need;
-    ws->hold_need = need;
-    ws->pass = total - need;
-  }
-}
-
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
-                       int flags, void *ud) {
-  exp_ws *ws = ud;
-  size_t n = 0, k;
-  EXP_UNUSED(flags);
-  while (n < len) {
-    if (ws->hold_need > 0) {
-      /* wslay's reads after it used up its buffer are larger than any
-       * close frame; a smaller one is topped up first. */
-      if (ws->hold_len > len - n)
+    /* ASCII runs, a word at a time. */
+    while (n - i >= 8) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080u)
         break;
-      memcpy(buf + n, ws->hold, ws->hold_len);
-      n += ws->hold_len;
-      ws->hold_len = ws->hold_need = 0;
-    } else if (ws->pass > 0) {
-      k = len - n < ws->in_len ? len - n : ws->in_len;
-      if (k > ws->pass)
-        k = (size_t)ws->pass;
-      if (k == 0)
-        break;
-      memcpy(buf + n, ws->in, k);
-      n += k;
-      ws->in += k;
-      ws->in_len -= k;
-      ws->pass -= k;
-    } else if (ws->in_len > 0) {
-      hold_fill(ws);
-      if (ws->hold_need == 0)
-        break;
-    } else {
+      i += 8;
+    }
+    if (i == n)
       break;
+    c = p[i++];
+    if (c < 0x80)
+      continue;
+    u->lo = 0x80;
+    u->hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      u->need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      u->need = 2;
+      if (c == 0xe0)
+        u->lo = 0xa0;
+      else if (c == 0xed)
+        u->hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      u->need = 3;
+      if (c == 0xf0)
+        u->lo = 0x90;
+      else if (c == 0xf4)
+        u->hi = 0x8f;
+    } else {
+      return -1;
     }
   }
-  if (n == 0) {
-    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    return -1;
-  }
+  return 0;
+}
+
+/* Whether p[0..n) is whole, valid UTF-8. */
+static int utf8_valid(const unsigned char *p, size_t n) {
+  utf8_check u = {0, 0, 0};
+  return utf8_feed(&u, p, n) == 0 && u.need == 0;
+}
+
+/* ------------------------------------------------------ wslay callbacks */
+
+static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *ud) {
+  exp_ws *ws = ud;
+  size_t n = len < ws->in_len ? len : ws->in_len;
+  EXP_UNUSED(flags);
+  if (n == 0)
+    return -1; /* wslay: nothing more for now */
+  memcpy(buf, ws->in, n);
+  ws->in += n;
+  ws->in_len -= n;
   return (ssize_t)n;
 }
 
-static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
-                       size_t len, int flags, void *ud) {
+/* Writes into room out_reserve made: never short. */
+static ssize_t send_cb(const uint8_t *data, size_t len, int flags, void *ud) {
   exp_ws *ws = ud;
   EXP_UNUSED(flags);
-  if (ws->out_cap - ws->out_len < len) {
-    size_t cap = ws->out_cap > 0 ? ws->out_cap : 256;
-    char *grown;
-    while (cap - ws->out_len < len)
-      cap *= 2;
-    grown = exp_realloc(ws->out, cap);
-    if (grown == NULL) {
-      ws->io_err = EXP_ENOMEM;
-      wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-      return -1;
-    }
-    ws->out = grown;
-    ws->out_cap = cap;
-  }
   memcpy(ws->out + ws->out_len, data, len);
   ws->out_len += len;
   return (ssize_t)len;
 }
 
-static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
-                      void *ud) {
-  exp_ws *ws = ud;
+static int genmask_cb(uint8_t *buf, size_t len, void *ud) {
+  EXP_UNUSED(ud);
   /* Synchronous form: no loop, no request, no callback. */
-  if (uv_random(NULL, NULL, buf, len, 0, NULL) != 0) {
-    ws->io_err = EXP_ENETWORK;
-    wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-    return -1;
-  }
+  return uv_random(NULL, NULL, buf, len, 0, NULL) != 0 ? -1 : 0;
+}
+
+/* Room for n more bytes of output.  0 or EXP_ENOMEM. */
+static int out_reserve(exp_ws *ws, size_t n) {
+  size_t cap;
+  char *grown;
+  if (ws->out_cap - ws->out_len >= n)
+    return 0;
+  cap = ws->out_cap > 0 ? ws->out_cap : 256;
+  while (cap - ws->out_len < n)
+    cap *= 2;
+  grown = exp_realloc(ws->out, cap);
+  if (grown == NULL)
+    return EXP_ENOMEM;
+  ws->out = grown;
+  ws->out_cap = cap;
   return 0;
 }
 
-static void on_msg(wslay_event_context_ptr ctx,
-                   const struct wslay_event_on_msg_recv_arg *arg, void *ud) {
-  exp_ws *ws = ud;
-  int r;
-  if (ws->io_err != 0)
-    return;
-  switch (arg->opcode) {
-  case WSLAY_TEXT_FRAME:
-    /* Keep delivering while our own close is on its way, as RFC 6455 asks;
-     * the callback sees nothing after it failed. */
-    r = ws->on_text != NULL
-            ? ws->on_text(ws->ud, (const char *)arg->msg, arg->msg_length)
-            : 0;
-    if (r != 0) {
-      ws->io_err = r;
-      snprintf(ws->msg, sizeof(ws->msg), "the text message handler failed");
-      wslay_event_shutdown_read(ctx);
-    }
-    break;
-  case WSLAY_BINARY_FRAME:
-    ws->io_err = EXP_EPROTOCOL;
-    snprintf(ws->msg, sizeof(ws->msg),
-             "a binary websocket message (EXP uses none)");
-    wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, NULL, 0);
-    wslay_event_shutdown_read(ctx);
-    break;
-  case WSLAY_CONNECTION_CLOSE: {
-    size_t n = arg->msg_length > 2 ? arg->msg_length - 2 : 0;
-    if (n >= sizeof(ws->close_reason))
-      n = sizeof(ws->close_reason) - 1;
-    ws->close_code =
-        arg->status_code != 0 ? arg->status_code : WSLAY_CODE_NO_STATUS_RCVD;
-    if (n > 0)
-      memcpy(ws->close_reason, arg->msg + 2, n);
-    ws->close_reason[n] = '\0';
-    break;
-  }
-  default: /* pings are answered by wslay, pongs need nothing */
-    break;
-  }
+/* Writes one whole, masked frame.  0, EXP_ENOMEM, or EXP_ENETWORK (no
+ * random bytes for the mask); nothing is written on failure. */
+static int send_frame(exp_ws *ws, uint8_t op, const void *data, size_t len) {
+  struct wslay_frame_iocb f;
+  memset(&f, 0, sizeof(f));
+  f.fin = 1;
+  f.opcode = op;
+  f.mask = 1;
+  f.payload_length = len;
+  f.data = data;
+  f.data_length = len;
+  if (out_reserve(ws, MAX_HEADER + len) != 0)
+    return EXP_ENOMEM;
+  /* The header goes first, so a failed mask leaves the output as it was. */
+  if (wslay_frame_send(ws->frames, &f) != (ssize_t)len)
+    return EXP_ENETWORK;
+  return 0;
+}
+
+/* A close frame: code 0 sends none, reason may be NULL. */
+static int send_close(exp_ws *ws, uint16_t code, const char *reason, size_t n) {
+  unsigned char body[MAX_CONTROL];
+  if (code == 0)
+    return send_frame(ws, OP_CLOSE, NULL, 0);
+  body[0] = (unsigned char)(code >> 8);
+  body[1] = (unsigned char)code;
+  if (n > 0)
+    memcpy(body + 2, reason, n);
+  return send_frame(ws, OP_CLOSE, body, n + 2);
+}
+
+static int send_failed(exp_ws *ws, int r) {
+  return fail(ws, r,
+              r == EXP_ENOMEM ? "out of memory"
+                              : "no random bytes for a websocket mask");
 }
 
 /* ----------------------------------------------------------- lifecycle */
@@ -248,14 +254,13 @@ static int make_key(char key[32], char accept[32]) {
 
 int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
                size_t msg_size) {
-  static const struct wslay_event_callbacks callbacks = {
-      recv_cb, send_cb, genmask_cb, NULL, NULL, NULL, on_msg};
+  static const struct wslay_frame_callbacks callbacks = {send_cb, recv_cb,
+                                                         genmask_cb};
   char key[32], key_header[64];
   const char *fixed[] = {"Upgrade: websocket", "Connection: Upgrade",
                          key_header, "Sec-WebSocket-Version: 13"};
   const char **headers;
   size_t extra = 0, i;
-  wslay_event_context_ptr ctx;
   exp_ws *ws;
   int r;
 
@@ -273,6 +278,8 @@ int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
   }
   ws->on_text = cfg->on_text;
   ws->ud = cfg->ud;
+  ws->max_message =
+      cfg->max_message > 0 ? cfg->max_message : DEFAULT_MAX_MESSAGE;
   if ((r = make_key(key, ws->accept)) != 0) {
     if (msg != NULL && msg_size > 0)
       snprintf(msg, msg_size, "no random bytes for the websocket key");
@@ -292,14 +299,9 @@ int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
                                                         : DEFAULT_MAX_REFUSAL,
                                    EXP_HTTP_PARSE_UPGRADE);
   r = EXP_ENOMEM;
-  /* wslay frees its context itself when setting it up fails, and leaves
-   * the freed pointer behind: only a context that worked is kept. */
   if (ws->parser == NULL ||
-      wslay_event_context_client_init(&ctx, &callbacks, ws) != 0)
+      wslay_frame_context_init(&ws->frames, &callbacks, ws) != 0)
     goto fail;
-  ws->ctx = ctx;
-  wslay_event_config_set_max_recv_msg_length(
-      ws->ctx, cfg->max_message > 0 ? cfg->max_message : DEFAULT_MAX_MESSAGE);
   exp_free(headers);
   *out = ws;
   return 0;
@@ -312,68 +314,183 @@ fail:
 void exp_ws_free(exp_ws *ws) {
   if (ws == NULL)
     return;
-  if (ws->ctx != NULL)
-    wslay_event_context_free(ws->ctx);
+  wslay_frame_context_free(ws->frames);
   exp_http_parser_free(ws->parser);
+  exp_free(ws->message);
   exp_free(ws->out);
   exp_free(ws);
 }
 
 /* ------------------------------------------------------------- frames */
 
-/* Moves what wslay has queued into the output. */
-static int flush(exp_ws *ws) {
-  if (wslay_event_send(ws->ctx) != 0)
-    return fail(ws, ws->io_err != 0 ? ws->io_err : EXP_ENOMEM,
-                ws->io_err == EXP_ENETWORK ? "no random bytes for a mask"
-                                           : "out of memory");
+/* A frame that breaks the protocol: the close with its code goes out
+ * (if it can), and the websocket is done. */
+static int broken(exp_ws *ws, uint16_t code, const char *why) {
+  send_close(ws, code, NULL, 0);
+  return fail(ws, EXP_EPROTOCOL, "%s", why);
+}
+
+static int is_control(uint8_t op) {
+  return (op & 0x8) != 0;
+}
+
+/* The header of a frame, seen with its first payload bytes. */
+static int frame_start(exp_ws *ws, const struct wslay_frame_iocb *f) {
+  if (f->rsv != 0 || f->mask)
+    return broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame");
+  switch (f->opcode) {
+  case OP_CLOSE:
+  case OP_PING:
+  case OP_PONG:
+    /* wslay refuses control frames fragmented or over 125 bytes. */
+    ws->control_len = 0;
+    return 0;
+  case OP_BINARY:
+    if (ws->in_message)
+      return broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame");
+    return broken(ws, CLOSE_UNSUPPORTED,
+                  "a binary websocket message (EXP uses none)");
+  case OP_TEXT:
+    if (ws->in_message)
+      return broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame");
+    ws->in_message = 1;
+    ws->message_len = 0;
+    memset(&ws->utf8, 0, sizeof(ws->utf8));
+    break;
+  case OP_CONTINUATION:
+    if (ws->in_message)
+      break;
+    return broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame");
+  default:
+    return broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame");
+  }
+  /* The cap counts a whole fragmented message. */
+  if (f->payload_length > ws->max_message - ws->message_len)
+    return broken(ws, CLOSE_TOO_BIG, "a websocket message over the size cap");
   return 0;
 }
 
-static const char *close_text(uint16_t code) {
-  switch (code) {
-  case WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA:
-    return "invalid UTF-8 in a websocket message";
-  case WSLAY_CODE_MESSAGE_TOO_BIG:
-    return "a websocket message over the size cap";
-  default:
-    return "a malformed websocket frame";
+/* Hands a whole text message to the callback. */
+static int deliver(exp_ws *ws, const char *text, size_t len) {
+  int r = ws->on_text != NULL ? ws->on_text(ws->ud, text, len) : 0;
+  if (r != 0)
+    return fail(ws, r, "the text message handler failed");
+  /* The callback may have sent, and failed doing so. */
+  return ws->state == FAILED ? ws->err : 0;
+}
+
+/* Payload bytes of a text message; the message ends with fin. */
+static int message_data(exp_ws *ws, const struct wslay_frame_iocb *f,
+                        int whole) {
+  const unsigned char *p = f->data;
+  size_t n = f->data_length;
+  int r;
+  if (utf8_feed(&ws->utf8, p, n) != 0 || (whole && ws->utf8.need != 0))
+    return broken(ws, CLOSE_BAD_DATA, "invalid UTF-8 in a websocket message");
+  /* A message in one piece is read where wslay has it. */
+  if (whole && ws->message_len == 0) {
+    ws->in_message = 0;
+    return deliver(ws, (const char *)p, n);
   }
+  if (ws->message_cap - ws->message_len < n) {
+    size_t cap = ws->message_cap > 0 ? ws->message_cap : 256;
+    char *grown;
+    while (cap - ws->message_len < n)
+      cap *= 2;
+    grown = exp_realloc(ws->message, cap);
+    if (grown == NULL)
+      return fail(ws, EXP_ENOMEM, "out of memory");
+    ws->message = grown;
+    ws->message_cap = cap;
+  }
+  memcpy(ws->message + ws->message_len, p, n);
+  ws->message_len += n;
+  if (!whole)
+    return 0;
+  ws->in_message = 0;
+  r = deliver(ws, ws->message, ws->message_len);
+  ws->message_len = 0;
+  /* Memory stays bounded by what the usual messages need. */
+  if (ws->message_cap > KEEP_MESSAGE) {
+    exp_free(ws->message);
+    ws->message = NULL;
+    ws->message_cap = 0;
+  }
+  return r;
+}
+
+static int valid_close_code(unsigned code) {
+  return (code >= 1000 && code <= 1011 && code != 1004 && code != 1005 &&
+          code != 1006) ||
+         (code >= 3000 && code <= 4999);
+}
+
+/* A whole control frame. */
+static int control(exp_ws *ws, uint8_t op) {
+  const unsigned char *p = ws->control;
+  size_t n = ws->control_len;
+  unsigned code;
+  int r;
+  if (op == OP_PING) {
+    /* No pong once our close is out (RFC 6455 5.5.1). */
+    if (ws->state == OPEN && (r = send_frame(ws, OP_PONG, p, n)) != 0)
+      return send_failed(ws, r);
+    return 0;
+  }
+  if (op == OP_PONG)
+    return 0;
+  code = n >= 2 ? (unsigned)p[0] << 8 | p[1] : 0;
+  if (n == 1 || (n >= 2 && !valid_close_code(code)))
+    return broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame");
+  if (n > 2 && !utf8_valid(p + 2, n - 2))
+    return broken(ws, CLOSE_BAD_DATA, "invalid UTF-8 in a websocket message");
+  ws->close_code = n >= 2 ? (int)code : CLOSE_NO_STATUS;
+  if (n > 2)
+    memcpy(ws->close_reason, p + 2, n - 2);
+  ws->close_reason[n > 2 ? n - 2 : 0] = '\0';
+  /* The answer echoes the code and reason, unless ours went first. */
+  if (ws->state == OPEN &&
+      (r = send_close(ws, (uint16_t)code, (const char *)p + 2,
+                      n > 2 ? n - 2 : 0)) != 0)
+    return send_failed(ws, r);
+  ws->state = CLOSED;
+  return EXP_WS_CLOSED;
+}
+
+/* A piece of a frame's payload as wslay read it (the whole of a frame
+ * without payload). */
+static int frame_piece(exp_ws *ws, const struct wslay_frame_iocb *f) {
+  int start = ws->frame_off == 0, end, r;
+  ws->frame_off += f->data_length;
+  end = ws->frame_off == f->payload_length;
+  if (end)
+    ws->frame_off = 0;
+  if (start && (r = frame_start(ws, f)) != 0)
+    return r;
+  if (is_control(f->opcode)) {
+    memcpy(ws->control + ws->control_len, f->data, f->data_length);
+    ws->control_len += f->data_length;
+    return end ? control(ws, f->opcode) : 0;
+  }
+  return message_data(ws, f, end && f->fin);
 }
 
 static int feed_frames(exp_ws *ws, const char *data, size_t len) {
-  int r;
+  int r = 0;
   ws->in = data;
   ws->in_len = len;
-  r = wslay_event_recv(ws->ctx);
+  while (r == 0) {
+    struct wslay_frame_iocb f;
+    ssize_t got = wslay_frame_recv(ws->frames, &f);
+    if (got == WSLAY_ERR_WANT_READ)
+      break;
+    /* A length wslay refuses, or a control frame fragmented or too long. */
+    r = got < 0 ? broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame")
+                : frame_piece(ws, &f);
+  }
   ws->in = NULL;
   ws->in_len = 0;
-  if (ws->io_err != 0) {
-    int err = ws->io_err;
-    /* A close frame we queued (binary message) still goes out. */
-    wslay_event_send(ws->ctx);
-    ws->state = FAILED;
-    ws->err = err;
-    return err;
-  }
-  if (r == WSLAY_ERR_NOMEM)
-    return fail(ws, EXP_ENOMEM, "out of memory");
-  if (flush(ws) != 0)
-    return ws->err;
-  /* A frame wslay cannot even parse (bad length, fragmented or long control
-   * frame) fails the whole call; wslay queued a close without a code. */
-  if (r != 0)
-    return fail(ws, EXP_EPROTOCOL, "%s", close_text(WSLAY_CODE_PROTOCOL_ERROR));
-  if (wslay_event_get_read_enabled(ws->ctx))
-    return 0;
-  if (wslay_event_get_close_received(ws->ctx)) {
-    ws->state = CLOSED;
-    return EXP_WS_CLOSED;
-  }
-  /* wslay stops reading and queues a close with the reason's code when a
-   * frame breaks the protocol; flush() above sent it. */
-  return fail(ws, EXP_EPROTOCOL, "%s",
-              close_text(wslay_event_get_status_code_sent(ws->ctx)));
+  return r;
 }
 
 /* ---------------------------------------------------------- handshake */
@@ -476,26 +593,27 @@ int exp_ws_eof(exp_ws *ws) {
 }
 
 int exp_ws_send_text(exp_ws *ws, const char *msg, size_t len) {
-  struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)msg, len};
+  int r;
   if (ws->state != OPEN)
     return EXP_ERUNTIME;
-  if (wslay_event_queue_msg(ws->ctx, &m) != 0)
-    return fail(ws, EXP_ENOMEM, "out of memory");
-  return flush(ws);
+  if ((r = send_frame(ws, OP_TEXT, msg, len)) != 0)
+    return send_failed(ws, r);
+  return 0;
 }
 
 int exp_ws_ping(exp_ws *ws) {
-  static const uint8_t body[] = "exp";
-  struct wslay_event_msg m = {WSLAY_PING, body, sizeof(body) - 1};
+  static const char body[] = "exp";
+  int r;
   if (ws->state != OPEN)
     return EXP_ERUNTIME;
-  if (wslay_event_queue_msg(ws->ctx, &m) != 0)
-    return fail(ws, EXP_ENOMEM, "out of memory");
-  return flush(ws);
+  if ((r = send_frame(ws, OP_PING, body, sizeof(body) - 1)) != 0)
+    return send_failed(ws, r);
+  return 0;
 }
 
 int exp_ws_close(exp_ws *ws, uint16_t code, const char *reason) {
   size_t n = reason != NULL ? strlen(reason) : 0;
+  int r;
   if (n > 123)
     return EXP_EOPTIONS;
   if (ws->state == HANDSHAKE) {
@@ -504,10 +622,10 @@ int exp_ws_close(exp_ws *ws, uint16_t code, const char *reason) {
   }
   if (ws->state != OPEN)
     return 0;
-  if (wslay_event_queue_close(ws->ctx, code, (const uint8_t *)reason, n) != 0)
-    return fail(ws, EXP_ENOMEM, "out of memory");
+  if ((r = send_close(ws, code, reason, n)) != 0)
+    return send_failed(ws, r);
   ws->state = CLOSING;
-  return flush(ws);
+  return 0;
 }
 
 char *exp_ws_take_output(exp_ws *ws, size_t *len) {

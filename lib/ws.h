@@ -4,8 +4,9 @@
  * Bytes read from the connection go in (exp_ws_feed), bytes to write come
  * out (exp_ws_take_output), complete text messages are handed to a
  * callback.  It writes the upgrade request, checks the server's 101 (on
- * http.h's parser), then runs the frames on wslay: reassembly of fragments,
- * UTF-8 checks, pings answered, the close handshake.  TLS, if any, is below.
+ * http.h's parser), then reads and writes frames with wslay's frame API
+ * and does the rest itself: reassembly of fragments, UTF-8 checks, pings
+ * answered, the close handshake.  TLS, if any, is below.
  */
 #ifndef EXP_WS_H
 #define EXP_WS_H

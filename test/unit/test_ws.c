@@ -778,16 +778,16 @@ static void test_bad_frames(void) {
   BAD(1002, 0, frame(&b, 1, 0, 0, "cont", 4, NULL));
   BAD(1002, 0,
       (frame(&b, 0, 0, 1, "a", 1, NULL), frame(&b, 1, 0, 1, "b", 1, NULL)));
-  /* Frames wslay cannot parse get a close without a code. */
-  BAD(0, 0, frame(&b, 0, 0, 9, "frag ping", 9, NULL));
-  BAD(0, 0, frame(&b, 1, 0, 9, big, 126, NULL));
+  /* Frames wslay's reader refuses get a protocol error's close too. */
+  BAD(1002, 0, frame(&b, 0, 0, 9, "frag ping", 9, NULL));
+  BAD(1002, 0, frame(&b, 1, 0, 9, big, 126, NULL));
   BAD(1002, 0, close_frame(&b, 999, ""));
   BAD(1002, 0, close_frame(&b, 1005, ""));
   BAD(1007, 0, close_frame(&b, 1000, "\xff"));
   /* A 16-bit length under 126 and a 64-bit one under 65536. */
-  BAD(0, 0, put(&b, "\x81\x7e\x00\x05hello", 9));
-  BAD(0, 0, put(&b, "\x81\x7f\x00\x00\x00\x00\x00\x00\x00\x05hello", 15));
-  BAD(0, 0, put(&b, "\x81\x7f\x80\x00\x00\x00\x00\x00\x00\x05hello", 15));
+  BAD(1002, 0, put(&b, "\x81\x7e\x00\x05hello", 9));
+  BAD(1002, 0, put(&b, "\x81\x7f\x00\x00\x00\x00\x00\x00\x00\x05hello", 15));
+  BAD(1002, 0, put(&b, "\x81\x7f\x80\x00\x00\x00\x00\x00\x00\x05hello", 15));
   BAD(1003, 0, frame(&b, 1, 0, 2, "bin", 3, NULL));
 #undef BAD
   free(b.p);
@@ -1064,7 +1064,8 @@ static void test_new_oom(void) {
     exp_ws_free(ws);
   }
   total = fail_alloc_disarm();
-  CHECK(total > 5);
+  printf("# exp_ws_new: %ld allocations\n", total);
+  CHECK(total > 3);
   for (n = 1; n <= total; n++) {
     exp_ws *ws = NULL;
     int r;
@@ -1122,7 +1123,8 @@ static void test_session_oom(void) {
     if (!fail_alloc_failed())
       break;
   }
-  CHECK(n > 10);
+  printf("# a whole session: %ld allocations\n", n - 1);
+  CHECK(n > 5);
 }
 
 int main(void) {
