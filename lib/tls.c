@@ -324,10 +324,15 @@ int exp_tls_handshake(exp_tls *t) {
   int ret;
   errno = 0;
   ret = mbedtls_ssl_handshake(&t->ssl);
-  if (ret == 0)
-    return 0;
-  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
-    return 1;
+  if (ret == 0 || ret == MBEDTLS_ERR_SSL_WANT_READ ||
+      ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    /* mbedtls 2.28 ignores some allocation failures (the PRF of its
+     * Finished message): what it sends then is garbage the peer refuses
+     * with an alert, so a step that ran out of memory fails here. */
+    if (errno == ENOMEM)
+      return fail(t, "TLS handshake", MBEDTLS_ERR_SSL_ALLOC_FAILED);
+    return ret == 0 ? 0 : 1;
+  }
   return fail(t, "TLS handshake", ret);
 }
 
