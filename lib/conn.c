@@ -152,13 +152,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 /* Hands every complete TLS record's plaintext to on_data. */
 static void drain(exp_conn *c) {
   exp_loop_state *ls = c->ls;
+  int r;
   if (ls->pbuf == NULL && (ls->pbuf = exp_malloc(PLAIN_BUF_SIZE)) == NULL) {
     end(c, EXP_ENOMEM, "out of memory");
     return;
   }
   for (;;) {
     size_t got;
-    int r = exp_tls_read(c->tls, ls->pbuf, PLAIN_BUF_SIZE, &got);
+    r = exp_tls_read(c->tls, ls->pbuf, PLAIN_BUF_SIZE, &got);
     if (r < 0) {
       end(c, r, "%s", exp_tls_message(c->tls));
       return;
@@ -174,8 +175,23 @@ static void drain(exp_conn *c) {
       return;
   }
   /* Reading may answer the peer (alerts). */
-  if (flush(c) != 0)
-    end(c, EXP_ENETWORK, "sending to %s failed", c->host);
+  if ((r = flush(c)) != 0)
+    end(c, r, "sending to %s %s", c->host,
+        r == EXP_ENOMEM ? "ran out of memory" : "failed");
+}
+
+/* A step of the TLS handshake and what it sends: 0 once done, 1 while it
+ * goes on, or a negative exp_errno once c has ended with it. */
+static int handshake(exp_conn *c) {
+  int r = exp_tls_handshake(c->tls), w;
+  if (r >= 0 && (w = flush(c)) != 0) {
+    end(c, w, "TLS with %s: %s", c->host,
+        w == EXP_ENOMEM ? "out of memory" : "sending failed");
+    return w;
+  }
+  if (r < 0)
+    end(c, r, "TLS with %s: %s", c->host, exp_tls_message(c->tls));
+  return r;
 }
 
 static void opened(exp_conn *c) {
@@ -210,15 +226,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   if (c->state == HANDSHAKING) {
-    r = exp_tls_handshake(c->tls);
-    if (r >= 0 && flush(c) != 0)
-      r = EXP_ENETWORK;
-    if (r < 0) {
-      end(c, r, "TLS with %s: %s", c->host,
-          r == EXP_ENETWORK ? "sending failed" : exp_tls_message(c->tls));
-      return;
-    }
-    if (r == 1)
+    r = handshake(c);
+    if (r != 0)
       return;
     opened(c);
     if (c->closing || c->state != OPEN)
@@ -293,12 +302,7 @@ static void on_connected(uv_connect_t *req, int status) {
     return;
   }
   c->state = HANDSHAKING;
-  r = exp_tls_handshake(c->tls);
-  if (r >= 0 && flush(c) != 0)
-    r = EXP_ENETWORK;
-  if (r < 0)
-    end(c, r, "TLS with %s: %s", c->host,
-        r == EXP_ENETWORK ? "sending failed" : exp_tls_message(c->tls));
+  handshake(c);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status,
