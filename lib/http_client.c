@@ -63,11 +63,14 @@ struct exp_http_req {
   exp_http *h;
   origin *o;
   hconn *conn;
-  uv_timer_t timer;
-  char *wire; /* the serialised request, kept for a retry: copy, or owned */
+  uv_timer_t timer; /* due at deadline or before: see arm */
+  const char *wire; /* the request's bytes, kept for a retry: copy, owned,
+                       or the caller's (lent) */
+  char *owned;      /* wire when it was serialised here */
   size_t wire_len;
   unsigned parse_flags;
   uint64_t timeout_ms;
+  uint64_t deadline; /* loop time it times out at */
   exp_http_cb cb;
   void *ud;
   int got_bytes; /* some of the answer arrived */
@@ -121,6 +124,20 @@ static void retire(exp_http_req *r) {
     uv_close((uv_handle_t *)&old->timer, on_req_closed);
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* Makes r time out timeout_ms from now.  A timer already due no later is
+ * left as it is (on_timer waits for the rest): one call after another then
+ * leaves the timer running and costs no timer heap update. */
+static void arm(exp_http_req *r, uint64_t timeout_ms) {
+  uint64_t now = uv_now(r->h->loop);
+  r->deadline = now + timeout_ms < now ? UINT64_MAX : now + timeout_ms;
+  if (!uv_is_active((uv_handle_t *)&r->timer) ||
+      uv_timer_get_due_in(&r->timer) > timeout_ms)
+    uv_timer_start(&r->timer, on_timer, timeout_ms, 0);
+  uv_ref((uv_handle_t *)&r->timer);
+}
+
 /* Calls the request's callback, once; the caller has dealt with its
  * connection.  The request is kept or freed later, with its timer. */
 static void complete(exp_http_req *r, int err, const exp_http_response *res,
@@ -133,15 +150,14 @@ static void complete(exp_http_req *r, int err, const exp_http_response *res,
   if (r->conn != NULL)
     r->conn->req = NULL;
   r->conn = NULL;
-  uv_timer_stop(&r->timer);
+  /* Its timer may run on (see arm), but holds the loop no more. */
+  uv_unref((uv_handle_t *)&r->timer);
   r->cb(err, res, msg, r->ud);
-  if (r->wire != r->copy)
-    exp_free(r->wire);
+  exp_free(r->owned);
+  r->owned = NULL;
   r->wire = NULL;
   retire(r);
 }
-
-static void on_timer(uv_timer_t *t);
 
 /* Fails r from the loop rather than from the current call stack. */
 static void defer_error(exp_http_req *r, int err, const char *fmt, ...) {
@@ -372,6 +388,14 @@ static void on_timer(uv_timer_t *t) {
   hconn *c = r->conn;
   origin *o = r->o;
   exp_http *h = r->h;
+  uint64_t now = uv_now(h->loop);
+  if (r->done)
+    return; /* due for a request that has finished */
+  if (r->deferred_err == 0 && r->deadline > now) {
+    /* Armed for an earlier request: the rest of this one's time. */
+    uv_timer_start(t, on_timer, r->deadline - now, 0);
+    return;
+  }
   if (r->deferred_err != 0) {
     complete(r, r->deferred_err, NULL, r->msg);
   } else {
@@ -519,6 +543,7 @@ static exp_http_req *take_request(exp_http *h, size_t copy) {
     r->o = NULL;
     r->conn = NULL;
     r->wire = NULL;
+    r->owned = NULL;
     r->wire_len = 0;
     r->got_bytes = r->retried = r->done = r->deferred_err = 0;
     r->msg[0] = '\0';
@@ -539,6 +564,7 @@ static exp_http_req *take_request(exp_http *h, size_t copy) {
 static void give_back(exp_http *h, exp_http_req *r) {
   if (r == NULL)
     return;
+  r->done = 1; /* for its timer, which may still be due (see arm) */
   if (h->spare == NULL) {
     h->spare = r;
     return;
@@ -566,27 +592,33 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
     u = &parsed;
     target = parsed.target;
   }
-  r = take_request(h, q->wire != NULL ? q->wire_len : 0);
+  r = take_request(h, q->wire != NULL && !q->wire_lent ? q->wire_len : 0);
   if (r == NULL) {
     err = EXP_ENOMEM;
   } else if (q->wire != NULL) {
-    memcpy(r->copy, q->wire, q->wire_len);
-    r->wire = r->copy;
+    if (q->wire_lent) {
+      r->wire = q->wire;
+    } else {
+      memcpy(r->copy, q->wire, q->wire_len);
+      r->wire = r->copy;
+    }
     r->wire_len = q->wire_len;
     err = 0;
   } else {
-    err =
-        serialise(q, u, target, &r->wire, &r->wire_len, r->msg, sizeof(r->msg));
+    err = serialise(q, u, target, &r->owned, &r->wire_len, r->msg,
+                    sizeof(r->msg));
+    r->wire = r->owned;
   }
   if (err == 0 && (r->o = find_origin(h, u)) == NULL)
     err = EXP_ENOMEM;
   if (u == &parsed)
     exp_url_free(&parsed);
   if (err != 0) {
-    if (r != NULL && r->wire != r->copy)
-      exp_free(r->wire);
-    if (r != NULL)
+    if (r != NULL) {
+      exp_free(r->owned);
+      r->owned = NULL;
       r->wire = NULL;
+    }
     give_back(h, r);
     return err;
   }
@@ -596,7 +628,7 @@ int exp_http_send(exp_http *h, const exp_http_request *q, exp_http_cb cb,
   r->parse_flags = (strcmp(q->method, "HEAD") == 0 ? EXP_HTTP_PARSE_HEAD : 0) |
                    (q->headless ? EXP_HTTP_PARSE_NO_HEADERS : 0);
   r->timeout_ms = q->timeout_ms ? q->timeout_ms : h->cfg.default_timeout_ms;
-  uv_timer_start(&r->timer, on_timer, r->timeout_ms, 0);
+  arm(r, r->timeout_ms);
   exp_list_insert_tail(&h->reqs, &r->link);
   exp_list_insert_tail(&r->o->queue, &r->qlink);
   dispatch(r->o, h);

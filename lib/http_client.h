@@ -61,7 +61,8 @@ typedef struct exp_http_request {
    * once; method and the destination are still read. */
   const char *wire;
   size_t wire_len;
-  int headless; /* no header of the answer is kept: content_type NULL */
+  int wire_lent; /* wire stays valid until cb runs: not copied */
+  int headless;  /* no header of the answer is kept: content_type NULL */
 } exp_http_request;
 
 /* NULL when out of memory (msg set). */

@@ -13,9 +13,11 @@
 
 /* The bytes of the last call without a body, kept to be sent again as
  * they are: an application polling one path pays for its request once
- * per token. */
+ * per token.  They are lent to the HTTP client, not copied: the cache and
+ * each call on the wire with them hold a reference. */
 typedef struct rest_head {
   const char *method; /* a static string */
+  unsigned refs;
   size_t wire_len;
   char *target; /* in data, after the wire */
   char data[];
@@ -58,13 +60,14 @@ typedef struct call {
   exp_json_cb cb;
   void *ud;
   exp_http_req *req;
-  unsigned gen;   /* of the token it was sent with */
-  int retried;    /* sent again after a 401 already */
-  size_t host;    /* the origin it was sent to */
-  unsigned tries; /* origins it could not reach */
-  uint64_t sent;  /* loop time it was sent at, for the log */
-  size_t cap;     /* bytes target has room for */
-  char target[];  /* path and query */
+  rest_head *head; /* its bytes, when they are the cache's */
+  unsigned gen;    /* of the token it was sent with */
+  int retried;     /* sent again after a 401 already */
+  size_t host;     /* the origin it was sent to */
+  unsigned tries;  /* origins it could not reach */
+  uint64_t sent;   /* loop time it was sent at, for the log */
+  size_t cap;      /* bytes target has room for */
+  char target[];   /* path and query */
 } call;
 
 /* A call with room for a target of len bytes: the spare one when it fits,
@@ -160,11 +163,16 @@ static void fail_api(call *c, const exp_http_response *res) {
 static void on_answer(int err, const exp_http_response *res, const char *msg,
                       void *ud);
 
+static void head_put(rest_head *h) {
+  if (h != NULL && --h->refs == 0)
+    exp_free(h);
+}
+
 static void free_cache(rest_cache *k) {
   exp_url_free(&k->api);
   exp_free(k->bearer);
   k->bearer = NULL;
-  exp_free(k->head);
+  head_put(k->head);
   k->head = NULL;
   k->made = 0;
 }
@@ -249,12 +257,13 @@ static int wire_of(call *c, exp_http_request *req, char *msg, size_t msg_size) {
     return EXP_ENOMEM;
   }
   h->method = c->method;
+  h->refs = 1;
   h->wire_len = len;
   memcpy(h->data, wire, len);
   h->target = h->data + len;
   memcpy(h->target, c->target, tl + 1);
   exp_free(wire);
-  exp_free(k->head);
+  head_put(k->head);
   k->head = h;
   req->wire = h->data;
   req->wire_len = len;
@@ -299,6 +308,7 @@ static int send_call(call *c) {
   msg[0] = '\0';
   r = wire_of(c, &req, msg, sizeof(msg));
   exp_free(joined);
+  req.wire_lent = c->body == NULL;
   if (r == 0) {
     uv_update_time(sdk->loop);
     r = exp_http_send(sdk->http, &req, on_answer, c, &c->req);
@@ -308,6 +318,10 @@ static int send_call(call *c) {
   if (r != 0)
     return exp_sdk_error(sdk, r, 0, NULL, "could not send the request: %s",
                          msg[0] != '\0' ? msg : exp_strerror(r));
+  if (req.wire_lent) {
+    c->head = k->head;
+    c->head->refs++;
+  }
   c->gen = k->gen;
   c->host = host;
   c->sent = uv_now(sdk->loop);
@@ -343,9 +357,13 @@ static int dispatch(call *c, int fail_now) {
  * application searches for. */
 static void log_answer(const call *c, int err, const exp_http_response *res,
                        const char *msg) {
-  int path = (int)strcspn(c->target, "?");
-  unsigned long long ms = uv_now(c->sdk->loop) - c->sent;
+  int path;
+  unsigned long long ms;
 
+  if (c->sdk->log.min > EXP_LOG_DEBUG)
+    return;
+  path = (int)strcspn(c->target, "?");
+  ms = uv_now(c->sdk->loop) - c->sent;
   if (err != 0)
     exp_logf(&c->sdk->log, EXP_LOG_DEBUG, "REST %s %.*s: %s after %llu ms",
              c->method, path, c->target, msg != NULL ? msg : exp_strerror(err),
@@ -362,6 +380,8 @@ static void on_answer(int err, const exp_http_response *res, const char *msg,
   cJSON *result = NULL;
 
   c->req = NULL;
+  head_put(c->head);
+  c->head = NULL;
   exp_list_remove(&c->node);
   log_answer(c, err, res, msg);
   if (sdk->state == EXP_SDK_STOPPING) {

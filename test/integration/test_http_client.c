@@ -540,6 +540,83 @@ static void test_retry(void) {
   finish(&loop, h);
 }
 
+/* One request after another reuses the last one's timer, which may still
+ * be due at the earlier deadline: each request still times out at its own. */
+static void test_timer_reuse(void) {
+  uv_loop_t loop;
+  exp_http *h = client(&loop, NULL);
+  result r = {0};
+  char u[160];
+  int i;
+  /* Due in a minute, then a call that may take 100 ms: it times out. */
+  CHECK_INT(get(h, plain(u, "/hello"), 60000, &r), 0);
+  run_until(&loop, &r.calls, 1);
+  CHECK_INT(r.err, 0);
+  CHECK_INT(get(h, plain(u, "/slow?n=3000"), 100, &r), 0);
+  run_until(&loop, &r.calls, 2);
+  CHECK_INT(r.err, EXP_ETIMEOUT);
+  /* Due in 100 ms, then a call that may take 5 s: the early timer only
+   * waits for the rest of its time. */
+  CHECK_INT(get(h, plain(u, "/hello"), 100, &r), 0);
+  run_until(&loop, &r.calls, 3);
+  CHECK_INT(r.err, 0);
+  CHECK_INT(get(h, plain(u, "/slow?n=300"), 5000, &r), 0);
+  run_until(&loop, &r.calls, 4);
+  CHECK_INT(r.err, 0);
+  CHECK_INT(r.status, 200);
+  /* A finished request's timer, still running, holds no loop: with the
+   * connection gone, nothing is left. */
+  CHECK_INT(get(h, plain(u, "/eof"), 60000, &r), 0);
+  run_until(&loop, &r.calls, 5);
+  CHECK_INT(r.err, 0);
+  for (i = 0; i < 10 && uv_loop_alive(&loop); i++)
+    uv_run(&loop, UV_RUN_NOWAIT);
+  CHECK(!uv_loop_alive(&loop));
+  result_free(&r);
+  finish(&loop, h);
+}
+
+typedef struct lent {
+  result r;
+  char *wire; /* freed as soon as the answer comes */
+} lent;
+
+static void on_lent(int err, const exp_http_response *res, const char *msg,
+                    void *ud) {
+  lent *l = ud;
+  on_result(err, res, msg, &l->r);
+  exp_free(l->wire);
+  l->wire = NULL;
+}
+
+/* A wire lent rather than copied is sent again as it is when the kept
+ * connection turns out dead; the client drops it when the answer comes. */
+static void test_lent_wire(void) {
+  uv_loop_t loop;
+  exp_http *h = client(&loop, NULL);
+  lent l = {0};
+  exp_http_request q = {.method = "GET"};
+  char u[160];
+  size_t len;
+  int first;
+  CHECK_INT(get(h, plain(u, "/drop-next"), 0, &l.r), 0);
+  run_until(&loop, &l.r.calls, 1);
+  first = json_int(&l.r, "socket");
+  q.url = plain(u, "/hello");
+  CHECK_INT(exp_http_serialise(&q, &l.wire, &len, NULL, 0), 0);
+  q.wire = l.wire;
+  q.wire_len = len;
+  q.wire_lent = 1;
+  CHECK_INT(exp_http_send(h, &q, on_lent, &l, NULL), 0);
+  run_until(&loop, &l.r.calls, 2);
+  CHECK_INT(l.r.err, 0);
+  CHECK_INT(l.r.status, 200);
+  CHECK(json_int(&l.r, "socket") != first);
+  CHECK(l.wire == NULL);
+  result_free(&l.r);
+  finish(&loop, h);
+}
+
 static void test_refused(void) {
   uv_loop_t loop;
   exp_http *h = client(&loop, NULL);
@@ -838,6 +915,8 @@ int main(int argc, char **argv) {
   RUN(test_deadline);
   RUN(test_server_closes_idle);
   RUN(test_retry);
+  RUN(test_timer_reuse);
+  RUN(test_lent_wire);
   RUN(test_refused);
   RUN(test_malformed);
   RUN(test_bad_requests);

@@ -496,6 +496,45 @@ static void test_revoke(void) {
   refserver_stop(&s);
 }
 
+/* Calls on the wire keep the request bytes they were sent with while
+ * calls to other paths replace the handle's cached ones, and a stop
+ * cancels them with their bytes still held. */
+static void test_heads_in_flight(void) {
+  static const char *const paths[] = {"/api/devices/test-uuid", "/api/devices",
+                                      "/api/devices?x=1"};
+  exp_sdk *sdk = make(NULL, srv.origin, USER);
+  counter c[6];
+  uint64_t t0;
+  int done;
+
+  memset(c, 0, sizeof(c));
+  CHECK_INT(exp_start_wait(sdk, 10000), 0);
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++)
+    CHECK_INT(exp_get(sdk, paths[i % 3], NULL, on_json, &c[i]), 0);
+  t0 = now_ms();
+  do {
+    CHECK_INT(exp_sleep(sdk, 20), 0);
+    done = 0;
+    for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++)
+      done += c[i].n;
+  } while (done < 6 && now_ms() - t0 < 10000);
+  for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++) {
+    CHECK_INT(c[i].n, 1);
+    CHECK_INT(c[i].status, 0);
+    CHECK(c[i].result != NULL);
+    cJSON_Delete(c[i].result);
+    c[i].result = NULL;
+    c[i].n = 0;
+  }
+  for (size_t i = 0; i < 3; i++)
+    CHECK_INT(exp_get(sdk, paths[i], NULL, on_json, &c[i]), 0);
+  exp_stop(sdk);
+  for (size_t i = 0; i < 3; i++) {
+    CHECK_INT(c[i].n, 1);
+    CHECK_INT(c[i].status, EXP_ECANCELLED);
+  }
+}
+
 /* --------------------------------------------- deadlines, errors, wait */
 
 static void test_deadline(void) {
@@ -1176,6 +1215,7 @@ int main(int argc, char **argv) {
   RUN(test_network_hooks);
   RUN(test_tls);
   RUN(test_revoke);
+  RUN(test_heads_in_flight);
   RUN(test_401_storm);
   RUN(test_token_ttl);
   refserver_stop(&srv);
