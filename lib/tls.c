@@ -21,6 +21,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "common.h"
+#include "tls_lib.h"
 
 #define SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
@@ -117,8 +118,11 @@ static void config_release(exp_tls_config *c) {
 exp_tls_config *exp_tls_config_new(const char *ca_file, int verify, int *err,
                                    char *msg, size_t msg_size) {
   static const char pers[] = "exp-sdk-c";
-  exp_tls_config *c = exp_calloc(1, sizeof(*c));
+  exp_tls_config *c;
   int ret;
+  if ((*err = exp_tls_lib_load(msg, msg_size)) != 0)
+    return NULL;
+  c = exp_calloc(1, sizeof(*c));
   *err = EXP_ENOMEM;
   if (c == NULL) {
     set_msg(msg, msg_size, "out of memory");
