@@ -40,6 +40,7 @@ exp_bus *exp_bus_of(exp_sdk *sdk) {
   bus->sdk = sdk;
   exp_hmap_init(&bus->chans);
   exp_hmap_init(&bus->routes);
+  exp_list_init(&bus->listens);
   if (exp_sdk_attach(sdk, &bus_ops, bus) != 0) {
     exp_free(bus);
     exp_sdk_error(sdk, EXP_ERUNTIME, 0, NULL, "the SDK is stopping");
@@ -61,6 +62,19 @@ void exp_bus_unref(exp_bus *bus) {
 }
 
 /* ------------------------------------------------------- chans, routes */
+
+/* A listen waiting for the server's acknowledgement of its channel. */
+typedef struct exp_bus_pending {
+  exp_list node;        /* in chan->pending, in listen order */
+  exp_list by_deadline; /* in bus->listens */
+  uint64_t deadline;    /* on the loop's clock */
+  uint64_t timeout_ms;
+  uint64_t seq;
+  exp_listener *l;
+  exp_listener_cb cb;
+  void *ud;
+  int deferred; /* the timer completes a listen on a subscribed channel */
+} exp_bus_pending;
 
 static uint32_t chan_hash(const char *id) {
   return exp_hash_str(EXP_HASH_SEED, id);
@@ -92,55 +106,86 @@ static exp_bus_route *find_route(const exp_bus *bus, const exp_bus_chan *c,
   return NULL;
 }
 
-static exp_bus_chan *get_chan(exp_bus *bus, const char *id) {
+exp_bus_chan *exp_bus_chan_get(exp_bus *bus, const char *id, const char *name,
+                               int flags) {
   exp_bus_chan *c = find_chan(bus, id);
-  size_t n = strlen(id) + 1;
+  size_t ni = strlen(id) + 1, nn = strlen(name) + 1;
 
-  if (c != NULL)
+  if (c != NULL) {
+    if (c->handles == UINT32_MAX)
+      return NULL;
+    c->handles++;
     return c;
-  c = exp_calloc(1, sizeof(*c) + n);
+  }
+  c = exp_calloc(1, offsetof(exp_bus_chan, id) + ni + nn);
   if (c == NULL)
     return NULL;
-  memcpy(c->id, id, n);
+  memcpy(c->id, id, ni);
+  memcpy(c->id + ni, name, nn);
   exp_list_init(&c->pending);
   c->hnode.hash = chan_hash(id);
   if (exp_hmap_insert(&bus->chans, &c->hnode) != 0) {
     exp_free(c);
     return NULL;
   }
+  c->flags = (unsigned)flags & 3u;
+  c->handles = 1;
+  exp_bus_ref(bus);
+  c->bus = bus;
   return c;
 }
 
-static void free_chan(exp_bus *bus, exp_bus_chan *c) {
-  exp_hmap_remove(&bus->chans, &c->hnode);
-  exp_free(c);
+const char *exp_bus_chan_name(const exp_bus_chan *c) {
+  return c->id + strlen(c->id) + 1;
 }
 
-/* The route of name on c; name NULL: c's catch-all route, which lives on
- * c rather than in bus->routes. */
+/* Frees c once nothing holds it; after the stop it is in no table. */
+static void maybe_free_chan(exp_bus_chan *c) {
+  exp_bus *bus = c->bus;
+
+  if (c->handles > 0 || c->routes > 0)
+    return;
+  if (!bus->stopping)
+    exp_hmap_remove(&bus->chans, &c->hnode);
+  exp_free(c);
+  exp_bus_unref(bus);
+}
+
+void exp_bus_chan_release(exp_bus_chan *c) {
+  c->handles--;
+  maybe_free_chan(c);
+}
+
+/* c's catch-all route, or NULL: looked up only when there is one, so
+ * that a broadcast on a channel without one costs no second lookup. */
+static exp_bus_route *find_all(const exp_bus *bus, const exp_bus_chan *c) {
+  return c->has_all ? find_route(bus, c, "") : NULL;
+}
+
+/* The route of name on c; name NULL: c's catch-all route. */
 static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
                                 const char *name) {
-  exp_bus_route *r = name != NULL ? find_route(bus, c, name) : c->all;
-  size_t n = name != NULL ? strlen(name) + 1 : 1;
+  const char *key = name != NULL ? name : "";
+  exp_bus_route *r = find_route(bus, c, key);
+  size_t n = strlen(key) + 1;
 
   if (r != NULL)
     return r;
-  r = exp_calloc(1, sizeof(*r) + n);
+  if (c->routes == UINT32_MAX)
+    return NULL;
+  r = exp_calloc(1, offsetof(exp_bus_route, name) + n);
   if (r == NULL)
     return NULL;
-  if (name != NULL)
-    memcpy(r->name, name, n);
+  memcpy(r->name, key, n);
   r->chan = c;
   exp_list_init(&r->listeners);
-  if (name == NULL) {
-    c->all = r;
-  } else {
-    r->hnode.hash = route_hash(c->hnode.hash, name);
-    if (exp_hmap_insert(&bus->routes, &r->hnode) != 0) {
-      exp_free(r);
-      return NULL;
-    }
+  r->hnode.hash = route_hash(c->hnode.hash, key);
+  if (exp_hmap_insert(&bus->routes, &r->hnode) != 0) {
+    exp_free(r);
+    return NULL;
   }
+  if (name == NULL)
+    c->has_all = 1;
   c->routes++;
   return r;
 }
@@ -148,13 +193,16 @@ static exp_bus_route *get_route(exp_bus *bus, exp_bus_chan *c,
 static void free_route(exp_bus *bus, exp_bus_route *r) {
   exp_bus_chan *c = r->chan;
 
-  if (c->all == r)
-    c->all = NULL;
-  else
-    exp_hmap_remove(&bus->routes, &r->hnode);
+  if (r->name[0] == '\0')
+    c->has_all = 0;
+  exp_hmap_remove(&bus->routes, &r->hnode);
   exp_free(r);
-  if (--c->routes == 0)
-    free_chan(bus, c);
+  if (--c->routes == 0) {
+    /* Forget the subscription (bus.h). */
+    c->requested = 0;
+    c->subscribed = 0;
+    maybe_free_chan(c);
+  }
 }
 
 /* A route a broadcast is being delivered on holds a reference, so that it
@@ -165,7 +213,13 @@ static void release_route(exp_bus *bus, exp_bus_route *r) {
 }
 
 size_t exp_bus_chan_count(const exp_bus *bus) {
-  return bus->chans.count;
+  const exp_hnode *n;
+  size_t i, count = 0;
+
+  for (n = exp_hmap_first(&bus->chans, &i); n != NULL;
+       n = exp_hmap_next(&bus->chans, n, &i))
+    count += ((const exp_bus_chan *)n)->routes > 0;
+  return count;
 }
 
 /* Sends "subscribe" for c unless it went out on this session already; when
@@ -195,87 +249,164 @@ static int subscribe(exp_bus *bus, exp_bus_chan *c) {
 
 /* ------------------------------------------------------------- listens */
 
-/* Returns nonzero when the handle stops meanwhile. */
-static int complete_listen(exp_bus *bus, exp_listener *l) {
-  exp_sdk *sdk = bus->sdk;
+static void on_listen_timer(uv_timer_t *t);
 
-  exp_listener_timer_stop(l);
-  exp_list_remove(&l->node);
+static exp_bus_pending *first_listen(exp_bus *bus) {
+  return exp_list_empty(&bus->listens)
+             ? NULL
+             : EXP_CONTAINER_OF(bus->listens.next, exp_bus_pending,
+                                by_deadline);
+}
+
+/* Sets the bus's timer for the soonest deadline; stopped when no listen
+ * waits, so that it keeps no loop running. */
+static void arm(exp_bus *bus) {
+  exp_bus_pending *p = first_listen(bus);
+  uint64_t now;
+
+  if (p == NULL) {
+    uv_timer_stop(bus->timer);
+    return;
+  }
+  now = uv_now(bus->sdk->loop);
+  uv_timer_start(bus->timer, on_listen_timer,
+                 p->deadline > now ? p->deadline - now : 0, 0);
+}
+
+/* Puts p in deadline order, after those due at the same time. */
+static void schedule(exp_bus *bus, exp_bus_pending *p, uint64_t ms) {
+  exp_list *at = bus->listens.prev;
+  uint64_t now;
+
+  /* A callback may have run long since the loop last read the clock. */
+  uv_update_time(bus->sdk->loop);
+  now = uv_now(bus->sdk->loop);
+  p->deadline = ms > UINT64_MAX - now ? UINT64_MAX : now + ms;
+  while (at != &bus->listens &&
+         EXP_CONTAINER_OF(at, exp_bus_pending, by_deadline)->deadline >
+             p->deadline)
+    at = at->prev;
+  /* Inserting before at->next is inserting at the tail of at->next's. */
+  exp_list_insert_tail(at->next, &p->by_deadline);
+  if (bus->listens.next == &p->by_deadline)
+    arm(bus);
+}
+
+/* Takes p out of its lists and frees it; returns its listener. */
+static exp_listener *unpend(exp_bus *bus, exp_bus_pending *p) {
+  exp_listener *l = p->l;
+
+  exp_list_remove(&p->node);
+  exp_list_remove(&p->by_deadline);
+  exp_free(p);
+  if (exp_list_empty(&bus->listens))
+    arm(bus);
+  return l;
+}
+
+/* Returns nonzero when the handle stops meanwhile. */
+static int complete_listen(exp_bus *bus, exp_bus_pending *p) {
+  exp_sdk *sdk = bus->sdk;
+  exp_listener_cb cb = p->cb;
+  void *ud = p->ud;
+  exp_listener *l = unpend(bus, p);
+
   l->state = EXP_LISTENER_ACTIVE;
-  l->deferred = 0;
   exp_list_insert_tail(&l->route->listeners, &l->node);
   exp_sdk_enter(sdk);
-  l->listen_cb(sdk, 0, l, l->listen_ud);
+  cb(sdk, 0, l, ud);
   return exp_sdk_leave(sdk);
 }
 
-static void fail_listen(exp_bus *bus, exp_listener *l, int code,
-                        const char *msg) {
+/* Returns nonzero when the handle stops meanwhile. */
+static int fail_listen(exp_bus *bus, exp_bus_pending *p, int code,
+                       const char *msg) {
   exp_sdk *sdk = bus->sdk;
-  exp_listener_cb cb = l->listen_cb;
-  void *ud = l->listen_ud;
+  exp_listener_cb cb = p->cb;
+  void *ud = p->ud;
+  exp_listener *l = unpend(bus, p);
 
-  exp_list_remove(&l->node);
   release_route(bus, l->route);
   l->route = NULL;
   exp_listener_free(l);
   exp_sdk_error(sdk, code, 0, NULL, "%s", msg);
   exp_sdk_enter(sdk);
   cb(sdk, code, NULL, ud);
-  exp_sdk_leave(sdk);
+  return exp_sdk_leave(sdk);
 }
 
 static int running(const exp_bus *bus) {
   return bus->sdk != NULL && bus->sdk->state == EXP_SDK_STARTED;
 }
 
+/* Handles the listens due, those the callbacks start excepted: they wait
+ * for the next pass. */
 static void on_listen_timer(uv_timer_t *t) {
-  exp_listener *l = t->data;
-  exp_bus *bus = l->bus;
+  exp_bus *bus = t->data;
+  uint64_t now, seq = bus->listen_seq;
+  exp_bus_pending *p;
+  int stopped = 0;
 
-  if (!running(bus)) /* the teardown to come cancels it */
+  if (!running(bus)) /* the teardown to come cancels them */
     return;
-  if (l->route->chan->subscribed) {
-    complete_listen(bus, l);
-  } else if (l->deferred) {
-    /* The socket reconnected since: wait for the new acknowledgement. */
-    l->deferred = 0;
-    if (exp_listener_timer_start(l, l->timeout_ms, on_listen_timer) != 0)
-      fail_listen(bus, l, EXP_ENOMEM, "out of memory");
-  } else {
-    /* The server may have dropped the subscribe: the next listen asks
-     * again. */
-    l->route->chan->requested = 0;
-    fail_listen(bus, l, EXP_ENETWORK, "listen timed out");
+  now = uv_now(bus->sdk->loop);
+  while (!stopped && (p = first_listen(bus)) != NULL && p->deadline <= now &&
+         p->seq < seq) {
+    exp_bus_chan *c = p->l->route->chan;
+    if (c->subscribed) {
+      stopped = complete_listen(bus, p);
+    } else if (p->deferred) {
+      /* The socket reconnected since: wait for the new acknowledgement. */
+      p->deferred = 0;
+      exp_list_remove(&p->by_deadline);
+      schedule(bus, p, p->timeout_ms);
+    } else {
+      /* The server may have dropped the subscribe: the next listen asks
+       * again. */
+      c->requested = 0;
+      stopped = fail_listen(bus, p, EXP_ENETWORK, "listen timed out");
+    }
   }
+  if (!stopped && running(bus))
+    arm(bus);
 }
 
-int exp_bus_listen(exp_bus *bus, const char *id, const char *name,
-                   exp_listener *l) {
-  exp_bus_chan *c = get_chan(bus, id);
-  exp_bus_route *r = c != NULL ? get_route(bus, c, name) : NULL;
-  int err;
+static void free_timer(uv_handle_t *h) {
+  exp_free(h);
+}
 
-  if (r == NULL) {
-    if (c != NULL && c->routes == 0)
-      free_chan(bus, c);
+int exp_bus_listen(exp_bus_chan *c, const char *name, exp_listener *l,
+                   uint64_t timeout_ms, exp_listener_cb cb, void *ud) {
+  exp_bus *bus = c->bus;
+  exp_bus_route *r = get_route(bus, c, name);
+  exp_bus_pending *p = r != NULL ? exp_malloc(sizeof(*p)) : NULL;
+
+  if (p != NULL && bus->timer == NULL) {
+    bus->timer = exp_malloc(sizeof(*bus->timer));
+    if (bus->timer != NULL) {
+      uv_timer_init(bus->sdk->loop, bus->timer);
+      bus->timer->data = bus;
+    }
+  }
+  if (p == NULL || bus->timer == NULL) {
+    exp_free(p);
+    if (r != NULL && r->refs == 0)
+      free_route(bus, r);
     exp_listener_free(l);
     return exp_sdk_error(bus->sdk, EXP_ENOMEM, 0, NULL, "out of memory");
   }
   l->route = r;
   r->refs++;
-  l->deferred = c->subscribed;
-  err = exp_listener_timer_start(l, c->subscribed ? 0 : l->timeout_ms,
-                                 on_listen_timer);
-  if (err != 0) {
-    l->route = NULL;
-    release_route(bus, r);
-    exp_listener_free(l);
-    return exp_sdk_error(bus->sdk, err, 0, NULL, "out of memory");
-  }
-  exp_list_insert_tail(&c->pending, &l->node);
+  p->l = l;
+  p->cb = cb;
+  p->ud = ud;
+  p->timeout_ms = timeout_ms;
+  p->seq = bus->listen_seq++;
+  p->deferred = c->subscribed;
+  exp_list_insert_tail(&c->pending, &p->node);
+  schedule(bus, p, c->subscribed ? 0 : timeout_ms);
   if (subscribe(bus, c) != 0) {
-    exp_list_remove(&l->node);
+    unpend(bus, p);
     l->route = NULL;
     release_route(bus, r);
     exp_listener_free(l);
@@ -285,8 +416,9 @@ int exp_bus_listen(exp_bus *bus, const char *id, const char *name,
   return 0;
 }
 
-void exp_bus_unroute(exp_bus *bus, exp_listener *l) {
+void exp_bus_unroute(exp_listener *l) {
   exp_bus_route *r = l->route;
+  exp_bus *bus = r->chan->bus;
 
   if (bus->cursor == &l->node)
     bus->cursor = l->node.next;
@@ -335,6 +467,8 @@ static void on_connected(void *ud, int renewal) {
   for (n = exp_hmap_first(&bus->chans, &i); n != NULL;
        n = exp_hmap_next(&bus->chans, n, &i)) {
     exp_bus_chan *c = (exp_bus_chan *)n;
+    if (c->routes == 0) /* a handle's entry only: nobody listens */
+      continue;
     if (!renewal) {
       c->requested = 0;
       c->subscribed = 0;
@@ -391,7 +525,7 @@ static int on_subscribed_id(void *ud, const exp_json_member *m) {
 
   if (id != small)
     exp_free(id);
-  if (c == NULL)
+  if (c == NULL || c->routes == 0)
     return 0;
   if (!c->subscribed)
     exp_logf(&bus->sdk->log, EXP_LOG_DEBUG, "channel %s subscribed", c->id);
@@ -402,8 +536,8 @@ static int on_subscribed_id(void *ud, const exp_json_member *m) {
   for (exp_list *e = c->pending.next; e != &c->pending; e = e->next)
     n++;
   while (n-- > 0)
-    if (complete_listen(bus,
-                        EXP_CONTAINER_OF(c->pending.next, exp_listener, node)))
+    if (complete_listen(
+            bus, EXP_CONTAINER_OF(c->pending.next, exp_bus_pending, node)))
       return 1;
   return 0;
 }
@@ -512,8 +646,9 @@ static void route(exp_bus *bus, envelope_parts *e, const char *id,
   int status;
 
   c = find_chan(bus, channel);
-  r = c != NULL ? find_route(bus, c, name) : NULL;
-  all = c != NULL ? c->all : NULL;
+  /* name "" is the catch-all's key: such a broadcast goes to it once. */
+  r = c != NULL && name[0] != '\0' ? find_route(bus, c, name) : NULL;
+  all = c != NULL ? find_all(bus, c) : NULL;
   if (r != NULL && exp_list_empty(&r->listeners))
     r = NULL;
   if (all != NULL && exp_list_empty(&all->listeners))
@@ -600,8 +735,10 @@ static void bus_stop(void *self) {
 
   exp_list_init(&listening);
   exp_list_init(&notify);
+  bus->stopping = 1;
   /* First take everything apart, then call back: callbacks may cancel
-   * listeners, which are then in no bus list any more. */
+   * listeners, which are then in no bus list any more, and free channels,
+   * which are then in no table. */
   for (n = exp_hmap_first(&bus->routes, &i); n != NULL; n = next) {
     exp_bus_route *r = (exp_bus_route *)n;
     next = exp_hmap_next(&bus->routes, n, &i);
@@ -612,26 +749,33 @@ static void bus_stop(void *self) {
     exp_bus_chan *c = (exp_bus_chan *)n;
     next = exp_hmap_next(&bus->chans, n, &i);
     while (!exp_list_empty(&c->pending)) {
-      exp_listener *l = EXP_CONTAINER_OF(c->pending.next, exp_listener, node);
-      exp_list_remove(&l->node);
-      l->route = NULL;
-      exp_list_insert_tail(&listening, &l->node);
+      exp_bus_pending *p =
+          EXP_CONTAINER_OF(c->pending.next, exp_bus_pending, node);
+      exp_list_remove(&p->node);
+      exp_list_remove(&p->by_deadline);
+      p->l->route = NULL;
+      exp_list_insert_tail(&listening, &p->node);
     }
-    if (c->all != NULL) {
-      detach_route(c->all, &notify);
-      exp_free(c->all);
-    }
-    exp_free(c);
+    c->has_all = 0;
+    c->routes = 0;
+    c->requested = 0;
+    c->subscribed = 0;
+    maybe_free_chan(c);
   }
   exp_hmap_free(&bus->routes);
   exp_hmap_free(&bus->chans);
+  if (bus->timer != NULL)
+    uv_close((uv_handle_t *)bus->timer, free_timer);
+  bus->timer = NULL;
   bus->cursor = NULL;
   while (!exp_list_empty(&listening)) {
-    exp_listener *l = EXP_CONTAINER_OF(listening.next, exp_listener, node);
-    exp_listener_cb cb = l->listen_cb;
-    void *ud = l->listen_ud;
-    exp_list_remove(&l->node);
-    exp_listener_free(l);
+    exp_bus_pending *p =
+        EXP_CONTAINER_OF(listening.next, exp_bus_pending, node);
+    exp_listener_cb cb = p->cb;
+    void *ud = p->ud;
+    exp_list_remove(&p->node);
+    exp_listener_free(p->l);
+    exp_free(p);
     exp_sdk_error(sdk, EXP_ECANCELLED, 0, NULL, "the SDK was stopped");
     exp_sdk_enter(sdk);
     cb(sdk, EXP_ECANCELLED, NULL, ud);

@@ -14,7 +14,6 @@ exp_channel *exp_get_channel(exp_sdk *sdk, const char *name, int flags) {
   exp_channel *ch;
   exp_bus *bus;
   char *id;
-  size_t ni, nn;
   int r;
 
   if (sdk == NULL)
@@ -45,20 +44,10 @@ exp_channel *exp_get_channel(exp_sdk *sdk, const char *name, int flags) {
                                   : "the channel name is not valid UTF-8");
     return NULL;
   }
-  ni = strlen(id) + 1;
-  nn = strlen(name) + 1;
-  ch = exp_malloc(sizeof(*ch) + ni + nn);
-  if (ch == NULL) {
-    exp_free(id);
-    exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
-    return NULL;
-  }
-  ch->id = memcpy((char *)(ch + 1), id, ni);
-  ch->name = memcpy(ch->id + ni, name, nn);
-  ch->flags = flags;
+  ch = exp_bus_chan_get(bus, id, name, flags);
   exp_free(id);
-  exp_bus_ref(bus);
-  ch->bus = bus;
+  if (ch == NULL)
+    exp_sdk_error(sdk, EXP_ENOMEM, 0, NULL, "out of memory");
   return ch;
 }
 
@@ -74,7 +63,7 @@ exp_channel *exp_resource_channel(const exp_resource *res, int flags) {
 }
 
 const char *exp_channel_name(const exp_channel *ch) {
-  return ch != NULL ? ch->name : NULL;
+  return ch != NULL ? exp_bus_chan_name(ch) : NULL;
 }
 
 const char *exp_channel_id(const exp_channel *ch) {
@@ -88,8 +77,7 @@ int exp_channel_flags(const exp_channel *ch) {
 void exp_channel_free(exp_channel *ch) {
   if (ch == NULL)
     return;
-  exp_bus_unref(ch->bus);
-  exp_free(ch);
+  exp_bus_chan_release(ch);
 }
 
 /* ------------------------------------------------------------- broadcast */

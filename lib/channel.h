@@ -1,16 +1,9 @@
-/* channel.h: a real-time channel (internal): its name, flags and id, and
- * the bus it belongs to. */
+/* channel.h: a real-time channel (internal): the handle is the bus's
+ * channel entry (bus.h). */
 #ifndef EXP_CHANNEL_H
 #define EXP_CHANNEL_H
 
 #include "bus.h"
 #include "exp.h"
-
-struct exp_channel {
-  exp_bus *bus; /* a reference held */
-  int flags;
-  char *id; /* lives after the struct, as name does */
-  char *name;
-};
 
 #endif

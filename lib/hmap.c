@@ -55,7 +55,7 @@ int exp_hmap_insert(exp_hmap *m, exp_hnode *n) {
     if (m->buckets == NULL)
       return EXP_ENOMEM;
     m->nbuckets = 16;
-  } else if (m->count >= m->nbuckets) {
+  } else if (m->count / 2 >= m->nbuckets) {
     grow(m);
   }
   slot = &m->buckets[n->hash & (m->nbuckets - 1)];

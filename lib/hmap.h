@@ -7,9 +7,11 @@
  *   for (exp_hnode *n = exp_hmap_bucket(m, h); n != NULL; n = n->next)
  *     if (n->hash == h && my_key_equals(n, ...)) ...
  *
- * The bucket array doubles when the table is fuller than one entry per
- * bucket; a failed growth leaves the table as it was (slower, still
- * correct).
+ * The bucket array doubles when the table holds two entries per bucket:
+ * half the array of one per bucket (a bucket per entry costs a table 8 B
+ * per entry; issue 14's heap per listener) for a chain one node longer,
+ * whose nodes the walk skips by hash.  A failed growth leaves the table as
+ * it was (slower, still correct).
  */
 #ifndef EXP_HMAP_H
 #define EXP_HMAP_H

@@ -1,11 +1,12 @@
 /*
  * listener.h: a listener and its queue of broadcasts (internal).
  *
- * A listener is listening (its listen waits for the server, it sits in
- * its channel's pending list), active (in its route, receiving), or
- * detached (the handle stopped: it only waits to be freed).  Its one timer
- * is the listen's deadline while listening and the pending next's while
- * active.
+ * A listener is listening (its listen waits for the server in a record of
+ * the bus), active (in its route, receiving), or detached (the handle
+ * stopped: it only waits to be freed).  A callback listener is the small
+ * struct alone; a queue listener (on_message NULL) is an
+ * exp_queue_listener, which adds the queue and the one timer of its
+ * pending next.
  */
 #ifndef EXP_LISTENER_H
 #define EXP_LISTENER_H
@@ -20,18 +21,19 @@ typedef enum exp_listener_state {
 } exp_listener_state;
 
 struct exp_listener {
-  exp_list node; /* see above; or a list of the stop's */
-  exp_bus *bus;  /* a reference held */
-  exp_bus_route *route;
-  exp_listener_state state;
-  int deferred;      /* listening: the timer completes a subscribed listen */
-  int cancelled;     /* exp_listener_cancel is running */
-  uv_timer_t *timer; /* NULL until needed, and after it is closed */
-  uint64_t timeout_ms;
-  exp_listener_cb listen_cb;
-  void *listen_ud;
-  exp_message_cb on_message; /* NULL: queue style */
+  exp_list node;             /* active: in its route; or a list of the stop's */
+  exp_bus_route *route;      /* NULL once detached: the bus via route->chan */
+  exp_message_cb on_message; /* NULL: queue style (exp_queue_listener) */
   void *msg_ud;
+  uint64_t dropped;
+  uint8_t state;     /* exp_listener_state */
+  uint8_t cancelled; /* exp_listener_cancel is running */
+};
+
+typedef struct exp_queue_listener {
+  exp_listener l;
+  exp_bus *bus;        /* a reference held: a next outlives the route */
+  uv_timer_t *timer;   /* NULL until a next needs it, and after closing */
   exp_next_cb next_cb; /* the pending next, or NULL */
   void *next_ud;
   exp_list queue; /* exp_message.node, oldest first */
@@ -40,24 +42,14 @@ struct exp_listener {
   size_t queue_max;
   size_t queue_max_bytes;
   uint64_t max_age_ms;
-  uint64_t dropped;
-};
+} exp_queue_listener;
 
-/* A listening listener with opts (NULL: defaults); a reference to bus is
- * taken.  NULL when out of memory. */
+/* A listening listener with opts (NULL: defaults); a queue listener takes
+ * a reference to bus.  NULL when out of memory. */
 exp_listener *exp_listener_new(exp_bus *bus, const exp_listen_opts *opts,
-                               exp_message_cb on_message, void *msg_ud,
-                               exp_listener_cb cb, void *ud);
+                               exp_message_cb on_message, void *msg_ud);
 /* Frees l, its queue and its timer; l is in no list. */
 void exp_listener_free(exp_listener *l);
-
-/* (Re)starts l's timer; EXP_ENOMEM. */
-int exp_listener_timer_start(exp_listener *l, uint64_t ms, uv_timer_cb cb);
-/* Stops it: a queue listener's stays open for its next nexts, so that a
- * next allocates nothing; a callback listener's is closed. */
-void exp_listener_timer_stop(exp_listener *l);
-/* Closes and frees it. */
-void exp_listener_timer_close(exp_listener *l);
 
 /* Hands msg (taken over) to an active listener: its callback, its pending
  * next, or its queue.  Returns nonzero when the handle stops meanwhile. */
