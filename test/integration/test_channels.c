@@ -1863,6 +1863,91 @@ static void test_entries_freed(void) {
   close_loop(&loop);
 }
 
+/* exp_get_channel of one channel twice gives two handles of one entry:
+ * each is freed on its own, in any order around its listeners and the
+ * stop, and reads the channel's name and id until it is freed; the same
+ * name with other flags is another channel. */
+static void test_shared_handles(void) {
+  uv_loop_t loop;
+  exp_sdk *user, *device;
+  exp_channel *a, *b, *c, *sys, *uch;
+  exp_bus *bus;
+  exp_listener *l, *m;
+  exp_message *msg = NULL;
+  char id[256];
+
+  uv_loop_init(&loop);
+  user = make(&loop, USER);
+  device = make(&loop, DEVICE);
+  uch = exp_get_channel(user, "shared", 0);
+  a = exp_get_channel(device, "shared", 0);
+  b = exp_get_channel(device, "shared", 0);
+  sys = exp_get_channel(device, "shared", EXP_CHANNEL_SYSTEM);
+  bus = a->bus;
+  snprintf(id, sizeof(id), "%s", exp_channel_id(a));
+  CHECK_STR(exp_channel_id(b), id);
+  CHECK_STR(exp_channel_name(b), "shared");
+  CHECK_INT(exp_channel_flags(b), 0);
+  CHECK(strcmp(exp_channel_id(sys), id) != 0);
+  CHECK_INT(exp_channel_flags(sys), EXP_CHANNEL_SYSTEM);
+  l = listen_q(a, "e", NULL);
+  exp_channel_free(a); /* before its listener */
+  CHECK_STR(exp_channel_id(b), id);
+  m = listen_q(b, "f", NULL);
+  CHECK_INT(exp_broadcast_wait(uch, "f", NULL, 0, NULL), 0);
+  CHECK_INT(exp_listener_wait(m, 5000, &msg), 0);
+  CHECK_STR(exp_message_channel(msg), id);
+  exp_message_free(msg);
+  exp_listener_cancel(l);
+  exp_listener_cancel(m);
+  /* b keeps the entry, but not the subscription: a listen asks again. */
+  CHECK_INT(exp_bus_chan_count(bus), 0);
+  l = listen_q(b, "e", NULL);
+  CHECK_INT(exp_bus_chan_count(bus), 1);
+  c = exp_get_channel(device, "shared", 0);
+  exp_stop(device);
+  CHECK_STR(exp_channel_name(b), "shared");
+  exp_channel_free(b); /* after the stop, before the listener */
+  CHECK_STR(exp_channel_id(c), id);
+  exp_listener_cancel(l);
+  CHECK_STR(exp_channel_name(c), "shared");
+  exp_channel_free(c);
+  exp_channel_free(sys);
+  exp_channel_free(uch);
+  exp_stop(user);
+  close_loop(&loop);
+}
+
+/* A broadcast whose name is "" goes to the catch-all listeners once: ""
+ * is the key of their route. */
+static void test_empty_name(void) {
+  refserver peer;
+  exp_sdk *sdk;
+  exp_channel *ch;
+  exp_listener *all;
+  exp_message *msg = NULL;
+
+  if (refserver_start(&peer, node_bin, garbage_js, NULL) != 0) {
+    CHECK(!"the garbage peer did not start");
+    return;
+  }
+  sdk = garbage_sdk(&peer);
+  ch = exp_get_channel(sdk, "empty-name", 0);
+  all = listen_q(ch, NULL, NULL);
+  CHECK_INT(exp_listener_wait(all, 5000, &msg), 0);
+  CHECK_STR(exp_message_id(msg), "n1");
+  CHECK_STR(exp_message_name(msg), "");
+  exp_message_free(msg);
+  CHECK_INT(exp_listener_wait(all, 5000, &msg), 0);
+  CHECK_STR(exp_message_id(msg), "n2");
+  exp_message_free(msg);
+  CHECK_INT(exp_listener_queued(all), 0);
+  exp_listener_cancel(all);
+  exp_channel_free(ch);
+  exp_stop(sdk);
+  refserver_stop(&peer);
+}
+
 /* A listen completion counted in a shared counter. */
 typedef struct many_res {
   int *done;
@@ -2053,6 +2138,8 @@ int main(int argc, char **argv) {
   RUN(test_stop_private);
   RUN(test_relisten);
   RUN(test_entries_freed);
+  RUN(test_shared_handles);
+  RUN(test_empty_name);
   RUN(test_queue_bytes);
   RUN(test_resubscribe_many);
   RUN(test_unacked);

@@ -7,7 +7,8 @@
 // no acknowledgement for it, as if the server had lost it.  For a channel
 // named "odd" it writes raw Socket.IO frames, past socket.io's encoder:
 // payloads nested 999 (fine), 1001 and 5000 deep, one that holds together
-// but is no JSON, then a good one ({"good":1}).
+// but is no JSON, then a good one ({"good":1}).  For a channel named
+// "empty-name" it broadcasts one event named "" and then one named "e".
 // Usage: node garbage_bus.js; prints "listening <origin>".
 'use strict';
 
@@ -94,6 +95,11 @@ io.on('connection', (socket) => {
         raw('d5000', deep(5000));
         raw('bad', '{"a":tru,"b":[}]');
         raw('g1', '{"good":1}');
+        continue;
+      }
+      if (name === 'empty-name') {
+        socket.emit('broadcast', { id: 'n1', name: '', channel: id, payload: 1 });
+        socket.emit('broadcast', { id: 'n2', name: 'e', channel: id, payload: 2 });
         continue;
       }
       if (name !== 'garbage') continue;
