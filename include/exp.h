@@ -842,7 +842,12 @@ EXP_EXTERN int exp_listener_next(exp_listener *l, uint64_t timeout_ms,
 EXP_EXTERN int exp_listener_wait(exp_listener *l, uint64_t timeout_ms,
                                  exp_message **out);
 
-/* Broadcasts dropped so far: queue full, too old, or out of memory. */
+/* Broadcasts dropped so far: queue full, too old, or out of memory.  When
+ * memory runs out before a broadcast's id, name and channel are read, it
+ * is counted only if its channel id and name take at most 1536 bytes
+ * together as JSON strings and it did not come on both sessions of a
+ * renewal: otherwise which listeners it was for, or whether its other
+ * copy reached them, is not known. */
 EXP_EXTERN uint64_t exp_listener_dropped(const exp_listener *l);
 /* Broadcasts queued now. */
 EXP_EXTERN size_t exp_listener_queued(const exp_listener *l);

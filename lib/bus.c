@@ -603,6 +603,27 @@ static void count_dropped(exp_bus_route *r) {
 static void route(exp_bus *bus, envelope_parts *e, const char *id,
                   const char *name, const char *channel);
 
+/* The strings of a broadcast took more than the stack and memory ran out:
+ * it is counted on the listeners it was for when its channel and name
+ * alone fit buf to be looked up.  Not one that came on both sessions of a
+ * renewal: without its id, the copy delivered on the other one cannot be
+ * told apart. */
+static void count_lost(exp_bus *bus, const envelope_parts *e, char *buf,
+                       size_t size, int twins) {
+  const char *name, *channel;
+  exp_bus_chan *c;
+
+  if (twins || e->channel.value_len > size ||
+      e->name.value_len > size - e->channel.value_len)
+    return;
+  name = decode(&e->name, buf);
+  channel = decode(&e->channel, buf + e->name.value_len);
+  if (name == NULL || channel == NULL || (c = find_chan(bus, channel)) == NULL)
+    return;
+  count_dropped(name[0] != '\0' ? find_route(bus, c, name) : NULL);
+  count_dropped(find_all(bus, c));
+}
+
 static void dispatch(exp_bus *bus, const char *arg, size_t arg_len, int twins) {
   envelope_parts e;
   char small[3 * SHORT], *strings = small;
@@ -619,6 +640,8 @@ static void dispatch(exp_bus *bus, const char *arg, size_t arg_len, int twins) {
       id = decode(&e.id, strings);
       name = decode(&e.name, strings + e.id.value_len);
       channel = decode(&e.channel, strings + e.id.value_len + e.name.value_len);
+    } else {
+      count_lost(bus, &e, small, sizeof(small), twins);
     }
   }
   if (id == NULL || name == NULL || channel == NULL)

@@ -20,6 +20,14 @@ static const char *node_bin, *main_js, *garbage_js;
 static refserver srv;
 static int eio; /* the eio_version option of the current round */
 
+/* A malloc of exactly this many bytes fails (0: none): the one allocation
+ * a test aims at, through the counting allocator otherwise. */
+static size_t fail_size;
+
+static void *fail_size_malloc(size_t n) {
+  return n != 0 && n == fail_size ? NULL : count_malloc(n);
+}
+
 /* ------------------------------------------------------------- helpers */
 
 static void on_log(exp_log_level level, const char *msg, void *ud) {
@@ -1948,6 +1956,36 @@ static void test_empty_name(void) {
   refserver_stop(&peer);
 }
 
+/* Out of memory for a broadcast's strings (its 3001-byte id takes more
+ * than dispatch's buffer on the stack), the broadcast is counted on the
+ * listener it was for, and the next one arrives as usual. */
+static void test_lost_counted(void) {
+  refserver peer;
+  exp_sdk *sdk;
+  exp_channel *ch;
+  exp_listener *l;
+  exp_message *msg = NULL;
+
+  if (refserver_start(&peer, node_bin, garbage_js, NULL) != 0) {
+    CHECK(!"the garbage peer did not start");
+    return;
+  }
+  sdk = garbage_sdk(&peer);
+  ch = exp_get_channel(sdk, "long-id", 0);
+  /* The id, name and channel as JSON strings, quotes included. */
+  fail_size = (3001 + 2) + (1 + 2) + (strlen(exp_channel_id(ch)) + 2);
+  l = listen_q(ch, "e", NULL);
+  CHECK_INT(exp_listener_wait(l, 5000, &msg), 0);
+  fail_size = 0;
+  CHECK_STR(exp_message_id(msg), "after");
+  exp_message_free(msg);
+  CHECK_INT(exp_listener_dropped(l), 1);
+  exp_listener_cancel(l);
+  exp_channel_free(ch);
+  exp_stop(sdk);
+  refserver_stop(&peer);
+}
+
 /* A listen completion counted in a shared counter. */
 typedef struct many_res {
   int *done;
@@ -2111,7 +2149,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   /* Before anything allocates: test_heap_per_broadcast reads the heap. */
-  exp_set_allocator(count_malloc, count_realloc, count_calloc, count_free);
+  exp_set_allocator(fail_size_malloc, count_realloc, count_calloc, count_free);
   node_bin = argv[1];
   main_js = argv[2];
   garbage_js = argv[3];
@@ -2140,6 +2178,7 @@ int main(int argc, char **argv) {
   RUN(test_entries_freed);
   RUN(test_shared_handles);
   RUN(test_empty_name);
+  RUN(test_lost_counted);
   RUN(test_queue_bytes);
   RUN(test_resubscribe_many);
   RUN(test_unacked);

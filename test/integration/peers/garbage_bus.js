@@ -8,7 +8,8 @@
 // named "odd" it writes raw Socket.IO frames, past socket.io's encoder:
 // payloads nested 999 (fine), 1001 and 5000 deep, one that holds together
 // but is no JSON, then a good one ({"good":1}).  For a channel named
-// "empty-name" it broadcasts one event named "" and then one named "e".
+// "empty-name" it broadcasts one event named "" and then one named "e";
+// for "long-id", one whose id is 3001 bytes long and then one more.
 // Usage: node garbage_bus.js; prints "listening <origin>".
 'use strict';
 
@@ -95,6 +96,11 @@ io.on('connection', (socket) => {
         raw('d5000', deep(5000));
         raw('bad', '{"a":tru,"b":[}]');
         raw('g1', '{"good":1}');
+        continue;
+      }
+      if (name === 'long-id') {
+        socket.emit('broadcast', { id: 'L'.repeat(3001), name: 'e', channel: id, payload: 1 });
+        socket.emit('broadcast', { id: 'after', name: 'e', channel: id, payload: 2 });
         continue;
       }
       if (name === 'empty-name') {
