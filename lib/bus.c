@@ -65,7 +65,7 @@ void exp_bus_unref(exp_bus *bus) {
 
 /* A listen waiting for the server's acknowledgement of its channel. */
 typedef struct exp_bus_pending {
-  exp_list node;        /* in chan->pending, in listen order */
+  exp_list node;        /* in its channel's ring, in listen order */
   exp_list by_deadline; /* in bus->listens */
   uint64_t deadline;    /* on the loop's clock */
   uint64_t timeout_ms;
@@ -122,7 +122,6 @@ exp_bus_chan *exp_bus_chan_get(exp_bus *bus, const char *id, const char *name,
     return NULL;
   memcpy(c->id, id, ni);
   memcpy(c->id + ni, name, nn);
-  exp_list_init(&c->pending);
   c->hnode.hash = chan_hash(id);
   if (exp_hmap_insert(&bus->chans, &c->hnode) != 0) {
     exp_free(c);
@@ -292,11 +291,30 @@ static void schedule(exp_bus *bus, exp_bus_pending *p, uint64_t ms) {
     arm(bus);
 }
 
+/* A channel's listens form a ring without a head (c->pending is the
+ * oldest), 8 B in the channel where a list head would take 16. */
+static void pend(exp_bus_chan *c, exp_bus_pending *p) {
+  if (c->pending == NULL) {
+    exp_list_init(&p->node);
+    c->pending = p;
+  } else {
+    exp_list_insert_tail(&c->pending->node, &p->node);
+  }
+}
+
+static void unlink_pending(exp_bus_chan *c, exp_bus_pending *p) {
+  if (c->pending == p)
+    c->pending = exp_list_empty(&p->node)
+                     ? NULL
+                     : EXP_CONTAINER_OF(p->node.next, exp_bus_pending, node);
+  exp_list_remove(&p->node);
+}
+
 /* Takes p out of its lists and frees it; returns its listener. */
 static exp_listener *unpend(exp_bus *bus, exp_bus_pending *p) {
   exp_listener *l = p->l;
 
-  exp_list_remove(&p->node);
+  unlink_pending(l->route->chan, p);
   exp_list_remove(&p->by_deadline);
   exp_free(p);
   if (exp_list_empty(&bus->listens))
@@ -403,7 +421,7 @@ int exp_bus_listen(exp_bus_chan *c, const char *name, exp_listener *l,
   p->timeout_ms = timeout_ms;
   p->seq = bus->listen_seq++;
   p->deferred = c->subscribed;
-  exp_list_insert_tail(&c->pending, &p->node);
+  pend(c, p);
   schedule(bus, p, c->subscribed ? 0 : timeout_ms);
   if (subscribe(bus, c) != 0) {
     unpend(bus, p);
@@ -533,11 +551,14 @@ static int on_subscribed_id(void *ud, const exp_json_member *m) {
   c->subscribed = 1;
   /* Only the listens waiting now: those their callbacks start are
    * completed by their own timer. */
-  for (exp_list *e = c->pending.next; e != &c->pending; e = e->next)
-    n++;
+  if (c->pending != NULL) {
+    const exp_list *first = &c->pending->node;
+    n = 1;
+    for (const exp_list *e = first->next; e != first; e = e->next)
+      n++;
+  }
   while (n-- > 0)
-    if (complete_listen(
-            bus, EXP_CONTAINER_OF(c->pending.next, exp_bus_pending, node)))
+    if (complete_listen(bus, c->pending))
       return 1;
   return 0;
 }
@@ -771,10 +792,9 @@ static void bus_stop(void *self) {
   for (n = exp_hmap_first(&bus->chans, &i); n != NULL; n = next) {
     exp_bus_chan *c = (exp_bus_chan *)n;
     next = exp_hmap_next(&bus->chans, n, &i);
-    while (!exp_list_empty(&c->pending)) {
-      exp_bus_pending *p =
-          EXP_CONTAINER_OF(c->pending.next, exp_bus_pending, node);
-      exp_list_remove(&p->node);
+    while (c->pending != NULL) {
+      exp_bus_pending *p = c->pending;
+      unlink_pending(c, p);
       exp_list_remove(&p->by_deadline);
       p->l->route = NULL;
       exp_list_insert_tail(&listening, &p->node);

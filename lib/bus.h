@@ -48,12 +48,13 @@ typedef struct exp_channel exp_bus_chan;
 typedef struct exp_bus_route exp_bus_route;
 
 struct exp_channel {
-  exp_hnode hnode;    /* in bus->chans, by id, until the bus stops */
-  exp_list pending;   /* exp_bus_pending.node: listens waiting for the ack */
-  exp_bus *bus;       /* a reference held */
-  uint32_t routes;    /* routes on it */
-  uint32_t handles;   /* exp_get_channel references */
-  unsigned flags : 2; /* EXP_CHANNEL_* */
+  exp_hnode hnode; /* in bus->chans, by id, until the bus stops */
+  /* The oldest listen waiting for the ack, in a ring of them (bus.c). */
+  struct exp_bus_pending *pending;
+  exp_bus *bus;            /* a reference held */
+  uint32_t routes;         /* routes on it */
+  uint32_t handles;        /* exp_get_channel references */
+  unsigned flags : 2;      /* EXP_CHANNEL_* */
   unsigned requested : 1;  /* "subscribe" sent on this socket session */
   unsigned subscribed : 1; /* acknowledged on this socket session */
   unsigned has_all : 1;    /* a catch-all route (name "") is in bus->routes */
