@@ -847,7 +847,9 @@ EXP_EXTERN int exp_listener_wait(exp_listener *l, uint64_t timeout_ms,
  * is counted only if its channel id and name take at most 1536 bytes
  * together as JSON strings and it did not come on both sessions of a
  * renewal: otherwise which listeners it was for, or whether its other
- * copy reached them, is not known. */
+ * copy reached them, is not known.  A socket that runs out of memory while
+ * reading a frame drops and reconnects (EXP_EVENT_OFFLINE): what it was
+ * reading is missed, like what is sent while it is down. */
 EXP_EXTERN uint64_t exp_listener_dropped(const exp_listener *l);
 /* Broadcasts queued now. */
 EXP_EXTERN size_t exp_listener_queued(const exp_listener *l);
