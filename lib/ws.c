@@ -392,19 +392,22 @@ static int message_data(exp_ws *ws, const struct wslay_frame_iocb *f,
     ws->in_message = 0;
     return deliver(ws, (const char *)p, n);
   }
-  if (ws->message_cap - ws->message_len < n) {
-    size_t cap = ws->message_cap > 0 ? ws->message_cap : 256;
-    char *grown;
-    while (cap - ws->message_len < n)
-      cap *= 2;
-    grown = exp_realloc(ws->message, cap);
-    if (grown == NULL)
-      return fail(ws, EXP_ENOMEM, "out of memory");
-    ws->message = grown;
-    ws->message_cap = cap;
+  /* Empty fragments add nothing (and the buffer may not exist yet). */
+  if (n > 0) {
+    if (ws->message_cap - ws->message_len < n) {
+      size_t cap = ws->message_cap > 0 ? ws->message_cap : 256;
+      char *grown;
+      while (cap - ws->message_len < n)
+        cap *= 2;
+      grown = exp_realloc(ws->message, cap);
+      if (grown == NULL)
+        return fail(ws, EXP_ENOMEM, "out of memory");
+      ws->message = grown;
+      ws->message_cap = cap;
+    }
+    memcpy(ws->message + ws->message_len, p, n);
+    ws->message_len += n;
   }
-  memcpy(ws->message + ws->message_len, p, n);
-  ws->message_len += n;
   if (!whole)
     return 0;
   ws->in_message = 0;

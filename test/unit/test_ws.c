@@ -519,6 +519,22 @@ static void test_fragments(void) {
   CHECK_STR((char *)f.payload, "mid");
   CHECK_INT(pos, n);
   free(out);
+  /* Empty fragments, the first before anything was kept (found by
+   * fuzz_ws_handshake: an offset applied to the message buffer's NULL). */
+  exp_ws_free(ws);
+  rec_free(&r);
+  memset(&r, 0, sizeof(r));
+  ws = open_ws(&r, 0);
+  b.n = 0;
+  frame(&b, 0, 0, 1, "", 0, NULL);
+  frame(&b, 0, 0, 0, "", 0, NULL);
+  frame(&b, 0, 0, 0, "x", 1, NULL);
+  frame(&b, 0, 0, 0, "", 0, NULL);
+  frame(&b, 1, 0, 0, "", 0, NULL);
+  frame(&b, 0, 0, 1, "", 0, NULL);
+  frame(&b, 1, 0, 0, "", 0, NULL);
+  CHECK_INT(feed(ws, &b), 0);
+  CHECK(log_is(&r, "x||"));
   free(b.p);
   exp_ws_free(ws);
   rec_free(&r);
