@@ -71,6 +71,18 @@ static void on_json(exp_sdk *sdk, int status, cJSON *result, void *ud) {
   c->result = result;
 }
 
+/* Sleeps on sdk until each of the n calls has completed, 10 s at most. */
+static void wait_counters(exp_sdk *sdk, const counter *c, size_t n) {
+  uint64_t t0 = now_ms();
+  size_t done;
+  do {
+    CHECK_INT(exp_sleep(sdk, 20), 0);
+    done = 0;
+    for (size_t i = 0; i < n; i++)
+      done += (size_t)c[i].n;
+  } while (done < n && now_ms() - t0 < 10000);
+}
+
 static void on_done(exp_sdk *sdk, int status, void *ud) {
   counter *c = ud;
   EXP_UNUSED(sdk);
@@ -456,8 +468,6 @@ static void test_revoke(void) {
   refserver s;
   exp_sdk *sdk;
   counter updates = {0}, c[5];
-  uint64_t t0;
-  int done;
 
   if (refserver_start(&s, node_bin, main_js, NULL) != 0) {
     CHECK(!"server");
@@ -472,13 +482,7 @@ static void test_revoke(void) {
   CHECK_INT(refserver_post(&s, "/_test/revoke"), 200);
   for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++)
     CHECK_INT(exp_get(sdk, "/api/devices/test-uuid", NULL, on_json, &c[i]), 0);
-  t0 = now_ms();
-  do {
-    CHECK_INT(exp_sleep(sdk, 20), 0);
-    done = 0;
-    for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++)
-      done += c[i].n;
-  } while (done < 5 && now_ms() - t0 < 10000);
+  wait_counters(sdk, c, EXP_ARRAY_SIZE(c));
   for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++) {
     CHECK_INT(c[i].n, 1);
     CHECK_INT(c[i].status, 0);
@@ -504,20 +508,12 @@ static void test_heads_in_flight(void) {
                                       "/api/devices?x=1"};
   exp_sdk *sdk = make(NULL, srv.origin, USER);
   counter c[6];
-  uint64_t t0;
-  int done;
 
   memset(c, 0, sizeof(c));
   CHECK_INT(exp_start_wait(sdk, 10000), 0);
   for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++)
     CHECK_INT(exp_get(sdk, paths[i % 3], NULL, on_json, &c[i]), 0);
-  t0 = now_ms();
-  do {
-    CHECK_INT(exp_sleep(sdk, 20), 0);
-    done = 0;
-    for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++)
-      done += c[i].n;
-  } while (done < 6 && now_ms() - t0 < 10000);
+  wait_counters(sdk, c, EXP_ARRAY_SIZE(c));
   for (size_t i = 0; i < EXP_ARRAY_SIZE(c); i++) {
     CHECK_INT(c[i].n, 1);
     CHECK_INT(c[i].status, 0);
