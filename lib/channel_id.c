@@ -6,33 +6,7 @@
 #include <mbedtls/base64.h>
 
 #include "common.h"
-
-/* Length of the UTF-8 sequence starting at s (1 to 4), or 0 when it is not
- * well formed (RFC 3629: no overlong forms, no surrogates, at most
- * U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s) {
-  unsigned char c = s[0];
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;
-    unsigned char hi = c == 0xed ? 0x9f : 0xbf;
-    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
-      return 0;
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    unsigned char lo = c == 0xf0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;
-    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 ||
-        (s[3] & 0xc0) != 0x80)
-      return 0;
-    return 4;
-  }
-  return 0;
-}
+#include "utf8.h"
 
 /* The bytes JSON.stringify writes for the ASCII character c inside a
  * string: 1 (raw), 2 (\n and friends) or 6 (\u00XX). */
@@ -52,18 +26,13 @@ static size_t escaped_size(unsigned char c) {
 }
 
 /* Size of s's escaped form (without quotes), or SIZE_MAX when s is not
- * valid UTF-8.  The NUL terminator stops every sequence check early, so
- * reading past a truncated sequence never leaves the string. */
+ * valid UTF-8.  Bytes of multi-byte sequences are written as they are. */
 static size_t escaped_len(const char *s) {
-  const unsigned char *p = (const unsigned char *)s;
-  size_t n = 0;
-  while (*p != '\0') {
-    size_t k = utf8_seq(p);
-    if (k == 0)
-      return SIZE_MAX;
-    n += k == 1 ? escaped_size(*p) : k;
-    p += k;
-  }
+  size_t len = strlen(s), n = 0;
+  if (!exp_utf8_valid((const unsigned char *)s, len))
+    return SIZE_MAX;
+  for (size_t i = 0; i < len; i++)
+    n += escaped_size((unsigned char)s[i]);
   return n;
 }
 

@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "http.h"
+#include "utf8.h"
 
 #define DEFAULT_MAX_MESSAGE (32u * 1024 * 1024)
 #define DEFAULT_MAX_REFUSAL (64u * 1024)
@@ -46,13 +47,6 @@ enum {
   CLOSE_TOO_BIG = 1009
 };
 
-/* UTF-8 checked as it arrives: need continuation bytes still to come, the
- * next within [lo, hi] (which rules out overlong forms, surrogates and
- * code points past U+10FFFF). */
-typedef struct utf8_check {
-  unsigned char need, lo, hi;
-} utf8_check;
-
 struct exp_ws {
   int state;
   int err; /* the result once FAILED */
@@ -71,7 +65,7 @@ struct exp_ws {
   char *message;
   size_t message_len, message_cap;
   int in_message;
-  utf8_check utf8;
+  exp_utf8 utf8;
   unsigned char control[MAX_CONTROL]; /* the control frame coming in */
   size_t control_len;
   char *out;
@@ -92,64 +86,6 @@ static int fail(exp_ws *ws, int err, const char *fmt, ...) {
   ws->state = FAILED;
   ws->err = err;
   return err;
-}
-
-/* ---------------------------------------------------------------- UTF-8 */
-
-/* Checks n more bytes of a text; 0, or -1 at the first invalid byte. */
-static int utf8_feed(utf8_check *u, const unsigned char *p, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (u->need > 0) {
-      if (c < u->lo || c > u->hi)
-        return -1;
-      u->need--;
-      u->lo = 0x80;
-      u->hi = 0xbf;
-      i++;
-      continue;
-    }
-    /* ASCII runs, a word at a time. */
-    while (n - i >= 8) {
-      uint64_t w;
-      memcpy(&w, p + i, 8);
-      if (w & 0x8080808080808080u)
-        break;
-      i += 8;
-    }
-    if (i == n)
-      break;
-    c = p[i++];
-    if (c < 0x80)
-      continue;
-    u->lo = 0x80;
-    u->hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      u->need = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      u->need = 2;
-      if (c == 0xe0)
-        u->lo = 0xa0;
-      else if (c == 0xed)
-        u->hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      u->need = 3;
-      if (c == 0xf0)
-        u->lo = 0x90;
-      else if (c == 0xf4)
-        u->hi = 0x8f;
-    } else {
-      return -1;
-    }
-  }
-  return 0;
-}
-
-/* Whether p[0..n) is whole, valid UTF-8. */
-static int utf8_valid(const unsigned char *p, size_t n) {
-  utf8_check u = {0, 0, 0};
-  return utf8_feed(&u, p, n) == 0 && u.need == 0;
 }
 
 /* ------------------------------------------------------ wslay callbacks */
@@ -385,7 +321,7 @@ static int message_data(exp_ws *ws, const struct wslay_frame_iocb *f,
   const unsigned char *p = f->data;
   size_t n = f->data_length;
   int r;
-  if (utf8_feed(&ws->utf8, p, n) != 0 || (whole && ws->utf8.need != 0))
+  if (exp_utf8_feed(&ws->utf8, p, n) != 0 || (whole && ws->utf8.need != 0))
     return broken(ws, CLOSE_BAD_DATA, "invalid UTF-8 in a websocket message");
   /* A message in one piece is read where wslay has it. */
   if (whole && ws->message_len == 0) {
@@ -445,7 +381,7 @@ static int control(exp_ws *ws, uint8_t op) {
   code = n >= 2 ? (unsigned)p[0] << 8 | p[1] : 0;
   if (n == 1 || (n >= 2 && !valid_close_code(code)))
     return broken(ws, CLOSE_PROTOCOL, "a malformed websocket frame");
-  if (n > 2 && !utf8_valid(p + 2, n - 2))
+  if (n > 2 && !exp_utf8_valid(p + 2, n - 2))
     return broken(ws, CLOSE_BAD_DATA, "invalid UTF-8 in a websocket message");
   ws->close_code = n >= 2 ? (int)code : CLOSE_NO_STATUS;
   if (n > 2)
