@@ -150,7 +150,9 @@ typedef void (*exp_free_fn)(void *ptr);
  * with m and f) and libuv's (uv_replace_allocator).  wslay allocates one
  * small context per websocket with malloc (the SDK keeps the messages
  * itself); mbedtls, as Debian builds it, offers no hook and uses calloc
- * for TLS sessions only, never for plain http://.  Call it once,
+ * for TLS sessions and, on plain http://, for the HMAC of a login's JWT
+ * only (a context freed before it returns); loading it (dlopen) takes
+ * libc's malloc too.  Call it once,
  * before anything else uses the SDK, cJSON or libuv: memory allocated
  * before would be freed with the wrong function.  EXP_EOPTIONS when a
  * function is NULL, EXP_ERUNTIME once an SDK handle was created.  The

@@ -181,12 +181,15 @@ static int parse_payload(const char *what, const char *body, size_t len,
   return 0;
 }
 
-static int login_body(exp_auth_machine *a, int64_t now, char **body) {
+/* The login request's body; 0, or an error with msg saying why. */
+static int login_body(exp_auth_machine *a, int64_t now, char **body, char *msg,
+                      size_t msg_size) {
   cJSON *o = cJSON_CreateObject();
   char *jwt = NULL;
   int r = EXP_ENOMEM;
 
   *body = NULL;
+  snprintf(msg, msg_size, "out of memory");
   if (o == NULL)
     return EXP_ENOMEM;
   if (a->kind == EXP_AUTH_USER) {
@@ -197,13 +200,16 @@ static int login_body(exp_auth_machine *a, int64_t now, char **body) {
       goto done;
   } else {
     if (a->kind == EXP_AUTH_CONSUMER_APP)
-      r = exp_jwt_sign(a->uuid, "consumerApp", 0, now / 1000, a->api_key, &jwt);
+      r = exp_jwt_sign(a->uuid, "consumerApp", 0, now / 1000, a->api_key, &jwt,
+                       msg, msg_size);
     else if (a->pairing_try || a->secret == NULL)
-      r = exp_jwt_sign("_", "device", 1, now / 1000, "_", &jwt);
+      r = exp_jwt_sign("_", "device", 1, now / 1000, "_", &jwt, msg, msg_size);
     else
       r = exp_jwt_sign(a->uuid, "device", a->allow_pairing, now / 1000,
-                       a->secret, &jwt);
-    if (r != 0 || cJSON_AddStringToObject(o, "token", jwt) == NULL) {
+                       a->secret, &jwt, msg, msg_size);
+    if (r != 0)
+      goto done;
+    if (cJSON_AddStringToObject(o, "token", jwt) == NULL) {
       r = EXP_ENOMEM;
       goto done;
     }
@@ -219,11 +225,13 @@ done:
 static void login_failed(exp_auth_machine *a, exp_auth_out *out);
 
 static void send_login(exp_auth_machine *a, int64_t now, exp_auth_out *out) {
+  char msg[200];
+  int r;
   a->st = S_LOGIN;
   a->seq++;
   exp_free(a->body);
-  if (login_body(a, now, &a->body) != 0) {
-    set_error(out, EXP_ENOMEM, 0, NULL, 0, "login: out of memory");
+  if ((r = login_body(a, now, &a->body, msg, sizeof(msg))) != 0) {
+    set_error(out, r, 0, NULL, 0, "login: %s", msg);
     login_failed(a, out);
     return;
   }

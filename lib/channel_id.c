@@ -3,8 +3,7 @@
 
 #include <stdint.h>
 
-#include <mbedtls/base64.h>
-
+#include "base64.h"
 #include "common.h"
 #include "utf8.h"
 
@@ -84,7 +83,7 @@ static char *write_escaped(char *o, const char *s) {
 int exp_channel_id_encode(const char *organization, const char *name,
                           int system, int consumer, char **out) {
   char stack[512], *json = stack, *o, *id;
-  size_t org_len, name_len, json_len, id_size, written;
+  size_t org_len, name_len, json_len;
   *out = NULL;
   if (organization == NULL || name == NULL)
     return EXP_EOPTIONS;
@@ -97,8 +96,7 @@ int exp_channel_id_encode(const char *organization, const char *name,
   json_len = org_len + name_len + 11;
   if (json_len > SIZE_MAX / 2)
     return EXP_ENOMEM;
-  id_size = (json_len + 2) / 3 * 4 + 1;
-  id = exp_malloc(id_size);
+  id = exp_malloc(EXP_BASE64_ROOM(json_len));
   if (id == NULL)
     return EXP_ENOMEM;
   if (json_len > sizeof(stack)) {
@@ -120,16 +118,9 @@ int exp_channel_id_encode(const char *organization, const char *name,
   *o++ = ',';
   *o++ = consumer ? '1' : '0';
   *o++ = ']';
-  if (mbedtls_base64_encode((unsigned char *)id, id_size, &written,
-                            (const unsigned char *)json, json_len) != 0) {
-    /* Only a too-small buffer fails, which the size above rules out. */
-    exp_free(id);
-    id = NULL;
-  }
+  exp_base64(id, json, json_len, 0);
   if (json != stack)
     exp_free(json);
-  if (id == NULL)
-    return EXP_ENOMEM;
   *out = id;
   return 0;
 }

@@ -9,12 +9,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include <mbedtls/base64.h>
-#include <mbedtls/sha1.h>
 #include <uv.h>
 #include <wslay/wslay.h>
 
+#include "base64.h"
 #include "common.h"
+#include "crypto.h"
 #include "http.h"
 #include "utf8.h"
 
@@ -173,18 +173,24 @@ static int send_failed(exp_ws *ws, int r) {
 
 /* ----------------------------------------------------------- lifecycle */
 
-static int make_key(char key[32], char accept[32]) {
-  unsigned char nonce[16], digest[20], buf[64];
+/* A fresh Sec-WebSocket-Key and the accept it asks for (RFC 6455 4.1);
+ * 0, or an error with msg saying why. */
+static int make_key(char key[32], char accept[32], char *msg, size_t msg_size) {
+  unsigned char nonce[16], digest[20];
+  char buf[64];
   size_t n;
-  if (uv_random(NULL, NULL, nonce, sizeof(nonce), 0, NULL) != 0)
+  int r;
+  if (uv_random(NULL, NULL, nonce, sizeof(nonce), 0, NULL) != 0) {
+    if (msg != NULL && msg_size > 0)
+      snprintf(msg, msg_size, "no random bytes for the websocket key");
     return EXP_ENETWORK;
-  mbedtls_base64_encode((unsigned char *)key, 32, &n, nonce, sizeof(nonce));
+  }
+  n = exp_base64(key, nonce, sizeof(nonce), 0);
   memcpy(buf, key, n);
   memcpy(buf + n, GUID, sizeof(GUID) - 1);
-  if (mbedtls_sha1_ret(buf, n + sizeof(GUID) - 1, digest) != 0)
-    return EXP_ENETWORK;
-  mbedtls_base64_encode((unsigned char *)accept, 32, &n, digest,
-                        sizeof(digest));
+  if ((r = exp_sha1(buf, n + sizeof(GUID) - 1, digest, msg, msg_size)) != 0)
+    return r;
+  exp_base64(accept, digest, sizeof(digest), 0);
   return 0;
 }
 
@@ -216,11 +222,8 @@ int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
   ws->ud = cfg->ud;
   ws->max_message =
       cfg->max_message > 0 ? cfg->max_message : DEFAULT_MAX_MESSAGE;
-  if ((r = make_key(key, ws->accept)) != 0) {
-    if (msg != NULL && msg_size > 0)
-      snprintf(msg, msg_size, "no random bytes for the websocket key");
+  if ((r = make_key(key, ws->accept, msg, msg_size)) != 0)
     goto fail;
-  }
   snprintf(key_header, sizeof(key_header), "Sec-WebSocket-Key: %s", key);
   for (i = 0; i < EXP_ARRAY_SIZE(fixed); i++)
     headers[i] = fixed[i];

@@ -39,7 +39,8 @@ typedef struct exp_ws_config {
 
 /* Creates a client whose output starts with the upgrade request.  Returns
  * 0, EXP_EOPTIONS (a host, target or header that would break the request;
- * msg says which), EXP_ENOMEM, or EXP_ENETWORK (no random bytes). */
+ * msg says which), EXP_ENOMEM, EXP_ENETWORK (no random bytes), or
+ * EXP_ETLS (no libmbedcrypto for the accept's SHA-1, crypto.h). */
 int exp_ws_new(const exp_ws_config *cfg, exp_ws **out, char *msg,
                size_t msg_size);
 void exp_ws_free(exp_ws *ws);

@@ -188,7 +188,8 @@ static void test_login_401_fatal(void) {
   char *want = NULL;
 
   exp_auth_start(a, T0, &o);
-  CHECK(exp_jwt_sign("dev", "device", 0, T0 / 1000, "sec", &want) == 0);
+  CHECK(exp_jwt_sign("dev", "device", 0, T0 / 1000, "sec", &want, NULL, 0) ==
+        0);
   {
     cJSON *b = cJSON_Parse(o.body);
     CHECK_STR(cJSON_GetObjectItem(b, "token")->valuestring, want);
@@ -402,7 +403,7 @@ static void test_pairing(void) {
 
   /* No secret: the "_"/"_" pairing token. */
   exp_auth_start(a, T0, &o);
-  CHECK(exp_jwt_sign("_", "device", 1, T0 / 1000, "_", &want) == 0);
+  CHECK(exp_jwt_sign("_", "device", 1, T0 / 1000, "_", &want, NULL, 0) == 0);
   CHECK(o.body != NULL && strstr(o.body, want) != NULL);
   free(want);
   p = payload(T0 + HOUR, 1);
@@ -418,8 +419,8 @@ static void test_pairing(void) {
   /* Paired: log in with the new credentials; calls wait for it. */
   CHECK_INT(exp_auth_set_device(a, "new-uuid", "new-secret", T0 + 5, &o), 0);
   CHECK_INT(o.actions, EXP_AUTH_STOP_TIMER | EXP_AUTH_SEND_LOGIN);
-  CHECK(exp_jwt_sign("new-uuid", "device", 1, T0 / 1000, "new-secret", &want) ==
-        0);
+  CHECK(exp_jwt_sign("new-uuid", "device", 1, T0 / 1000, "new-secret", &want,
+                     NULL, 0) == 0);
   CHECK(o.body != NULL && strstr(o.body, want) != NULL);
   free(want);
   CHECK_INT(exp_auth_acquire(a), EXP_AUTH_WAIT);
@@ -437,7 +438,7 @@ static void test_pairing(void) {
   exp_auth_start(a, T0, &o);
   exp_auth_on_login(a, T0, o.seq, 0, NULL, 401, "", 0, &o);
   CHECK_INT(o.actions, EXP_AUTH_SEND_LOGIN);
-  CHECK(exp_jwt_sign("_", "device", 1, T0 / 1000, "_", &want) == 0);
+  CHECK(exp_jwt_sign("_", "device", 1, T0 / 1000, "_", &want, NULL, 0) == 0);
   CHECK(o.body != NULL && strstr(o.body, want) != NULL);
   free(want);
   exp_auth_on_login(a, T0, o.seq, 0, NULL, 401, "", 0, &o);
@@ -454,7 +455,8 @@ static void test_consumer_app_body(void) {
   char *want = NULL;
 
   exp_auth_start(a, T0 + 999, &o);
-  CHECK(exp_jwt_sign("app", "consumerApp", 0, T0 / 1000, "key", &want) == 0);
+  CHECK(exp_jwt_sign("app", "consumerApp", 0, T0 / 1000, "key", &want, NULL,
+                     0) == 0);
   CHECK(o.body != NULL && strstr(o.body, want) != NULL);
   free(want);
   exp_auth_free(a);

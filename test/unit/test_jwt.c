@@ -9,7 +9,7 @@
 static void check(const char *uuid, const char *type, int pairing, int64_t iat,
                   const char *key, const char *want) {
   char *tok = NULL;
-  CHECK_INT(exp_jwt_sign(uuid, type, pairing, iat, key, &tok), 0);
+  CHECK_INT(exp_jwt_sign(uuid, type, pairing, iat, key, &tok, NULL, 0), 0);
   CHECK_STR(tok, want);
   free(tok);
 }
