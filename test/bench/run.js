@@ -12,8 +12,10 @@
 //    (queue listeners keep it queued: heap per queued broadcast), and a
 //    burst sent while the receivers are stopped (SIGSTOP), drained after
 //    SIGCONT: the drain ceiling;
-//  - each receiver alone: start -> online, RSS and heap online, then
-//    latency sender -> listener at a fixed rate;
+//  - each receiver alone, started several times: start -> online, RSS and
+//    heap online;
+//  - the single-listener receivers together again: latency sender ->
+//    listener at a fixed rate;
 //  - the C SDK alone with many listeners on distinct channels: heap and RSS
 //    per listener;
 //  - the REST clients one after the other.
@@ -33,6 +35,8 @@
 //   EXP_BENCH_CALLS       REST calls measured (2000), after 200
 //   EXP_BENCH_LISTENERS   extra listeners on distinct channels (100)
 //   EXP_BENCH_SCALE       listeners of the dispatch-scaling receiver (10000)
+//   EXP_BENCH_STARTS      starts of each receiver per round for the online
+//                         figures (5)
 //   EXP_BENCH_ONLY        keys to run, comma-separated (see CLIENTS)
 //   EXP_BENCH_CALLGRIND   1 (default when valgrind is installed) or 0
 //   EXP_BENCH_WRAP        a command put before the C programs, e.g.
@@ -67,6 +71,7 @@ const N = {
   rate: num('EXP_BENCH_RATE', 500), latWarm: 250, latency: num('EXP_BENCH_LATENCY', 2500),
   restWarm: 200, calls: num('EXP_BENCH_CALLS', 2000),
   listeners: num('EXP_BENCH_LISTENERS', 100), scale: num('EXP_BENCH_SCALE', 10000),
+  starts: num('EXP_BENCH_STARTS', 5),
 };
 const ONLY = ENV.EXP_BENCH_ONLY ? ENV.EXP_BENCH_ONLY.split(',') : null;
 const CALLGRIND = ENV.EXP_BENCH_CALLGRIND !== undefined ? ENV.EXP_BENCH_CALLGRIND === '1'
@@ -232,7 +237,7 @@ async function together(ctx, xs, channel, phases, wrap) {
     readies.forEach((r, i) => { out[i].ready = r; });
     for (const [i, ph] of phases.entries()) {
       if (ph.burst) ps.forEach((p) => p.signal('SIGSTOP'));
-      const rate = await send(ctx, channel, i, ph.count, ph.size);
+      const rate = await send(ctx, channel, i, ph.count, ph.size, ph.rate);
       if (ph.burst) {
         // Time for the server to write the burst into the stopped sockets.
         await new Promise((r) => setTimeout(r, 500));
@@ -310,24 +315,36 @@ async function round(ctx, r) {
       });
     },
     async () => {
-      for (const x of flip(CLIENTS.filter((c) => c.kind === 'receiver' && !c.together))) {
-        const phases = [{ count: N.latWarm, size: PAYLOAD.small, rate: N.rate }, { count: N.latency, size: PAYLOAD.small, rate: N.rate }];
-        const ch = `bench-${r}-${x.key}`;
-        const p = program(command(ctx, x, { channel: ch, phases: phases.map((q) => ({ count: q.count })) }, WRAP), x.label);
-        try {
-          const ready = await p.line(60000, 'ready line');
-          for (const [i, q] of phases.entries()) {
-            const rate = await send(ctx, ch, i, q.count, q.size, q.rate);
-            const l = await p.line(120000, `phase ${i}`);
-            if (i === 1) put(x.key, { latency: { p50_us: l.p50_us, p99_us: l.p99_us, sent_per_s: rate } });
+      // Several starts each, alternating: which of libc's pages a start
+      // finds mapped varies by tens of KB from one process to the next.
+      const xs = CLIENTS.filter((c) => c.kind === 'receiver' && !c.together);
+      const starts = {};
+      for (let k = 0; k < N.starts; k++) {
+        for (const x of k % 2 ? [...xs].reverse() : xs) {
+          const p = program(command(ctx, x, { channel: `bench-${r}-${x.key}`, phases: [] }, WRAP), x.label);
+          try {
+            const ready = await p.line(60000, 'ready line');
+            const done = await p.line(60000, 'done line');
+            if (await p.exited !== 0 || done.stray) throw new Error(`${x.label}: ${JSON.stringify(done)}: ${p.stderr().trim()}`);
+            (starts[x.key] = starts[x.key] || []).push({ ms: ready._ms, cpu_us: ready.cpu_online_us, rss_kb: ready.rss_kb, heap: ready.heap, malloc: ready.malloc });
+          } finally {
+            p.kill();
           }
-          const done = await p.line(60000, 'done line');
-          if (await p.exited !== 0 || done.stray) throw new Error(`${x.label}: ${JSON.stringify(done)}: ${p.stderr().trim()}`);
-          put(x.key, { online: { ms: ready._ms, cpu_us: ready.cpu_online_us, rss_kb: ready.rss_kb, heap: ready.heap, malloc: ready.malloc } });
-        } finally {
-          p.kill();
         }
       }
+      for (const x of xs) put(x.key, { online: medians(starts[x.key]) });
+    },
+    async () => {
+      // Together, so that the server's and the sender's pauses, which make
+      // the tail, fall on every receiver alike.
+      const xs = flip(CLIENTS.filter((c) => c.kind === 'receiver' && !c.together));
+      if (!xs.length) return;
+      const phases = [{ count: N.latWarm, size: PAYLOAD.small, rate: N.rate }, { count: N.latency, size: PAYLOAD.small, rate: N.rate }];
+      const outs = await together(ctx, xs, `bench-${r}-latency`, phases, () => WRAP);
+      outs.forEach((o, i) => {
+        const l = o.phases[1];
+        put(xs[i].key, { latency: { p50_us: l.p50_us, p99_us: l.p99_us, sent_per_s: l.sent_per_s } });
+      });
     },
     async () => {
       for (const x of CLIENTS.filter((c) => c.kind === 'footprint')) {
