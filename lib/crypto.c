@@ -50,11 +50,20 @@ int exp_hmac_sha256(const void *key, size_t key_len, const void *data, size_t n,
   void *h = open_lib(&lib, &r, msg, msg_size);
   if (h == NULL)
     return r;
-  /* Fails only when allocating its context does. */
+  /* Fails when allocating its context does, or in a library built
+   * without SHA-256. */
   r = lib.mbedtls_md_hmac(lib.mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key,
                           key_len, data, n, out);
   dlclose(h);
-  if (r != 0 && msg != NULL && msg_size > 0)
-    snprintf(msg, msg_size, "HMAC-SHA256: out of memory");
-  return r != 0 ? EXP_ENOMEM : 0;
+  if (r == 0)
+    return 0;
+  if (r == MBEDTLS_ERR_MD_ALLOC_FAILED) {
+    if (msg != NULL && msg_size > 0)
+      snprintf(msg, msg_size, "HMAC-SHA256: out of memory");
+    return EXP_ENOMEM;
+  }
+  if (msg != NULL && msg_size > 0)
+    snprintf(msg, msg_size, "HMAC-SHA256 failed (mbedtls -0x%04x)",
+             (unsigned)-r);
+  return EXP_ETLS;
 }
