@@ -95,7 +95,7 @@ EXP_EXTERN const char *exp_version_string(void);
  * | EXP_ENETWORK  | no connection, or it ended early (FIN   | retry        |
  * |               | or reset alike)                         |              |
  * | EXP_ETLS      | TLS failed: certificate, name, CA file  | fix options  |
- * |               | or no libmbedtls (README)               |              |
+ * |               | or an mbedtls library missing (README)  |              |
  * | EXP_EPROTOCOL | bytes from the server broke the protocol| give up,     |
  * |               | (bad HTTP, JSON, websocket, Socket.IO)  | report it    |
  * | EXP_ENOMEM    | an allocation failed, wherever it was   | free memory, |
