@@ -147,6 +147,49 @@ describe('two server nodes on Redis and PostgreSQL', { skip: noServices, timeout
     } finally { listener.close(); }
   });
 
+  it('keeps each node answering its own clients while Redis is stalled or down, and crosses nodes again once it is back', async () => {
+    const id = channelId('scala', 'redis-down', 0, 0);
+    const onA = await socketOn(a.origin, user.token, [id]);
+    const onB = await socketOn(b.origin, user.token, [id]);
+    const answer = (node, listener, from) => listener.socket.on('broadcast', (m) => {
+      api(node.origin, 'POST', '/api/networks/current/responses', { token: user.token, body: { id: m.id, payload: from } });
+    });
+    answer(a, onA, 'A');
+    answer(b, onB, 'B');
+    const send = (n) => within(api(a.origin, 'POST', '/api/networks/current/broadcasts?timeout=1000',
+      { token: user.token, body: { name: 'q', channel: id, payload: n } }), 5000, `broadcast ${n} on A`);
+    const respondOnB = () => within(api(b.origin, 'POST', '/api/networks/current/responses',
+      { token: user.token, body: { id: 'no-such-broadcast', payload: 0 } }), 5000, 'a response posted to B');
+    try {
+      assert.deepEqual((await send(1)).body.sort(), ['A', 'B']);
+      // Stalled (connected, answering nothing): A still collects its own node's response.
+      services.redis.proc.kill('SIGSTOP');
+      try {
+        const r = await send(2);
+        assert.equal(r.status, 200);
+        assert.ok(r.body.includes('A'), JSON.stringify(r.body));
+        assert.equal((await respondOnB()).status, 200);
+      } finally {
+        services.redis.proc.kill('SIGCONT');
+      }
+      // Down (connections refused): the same, without the wait.
+      await services.redis.stop('SIGKILL');
+      assert.deepEqual((await send(3)).body, ['A']);
+      assert.equal((await respondOnB()).status, 200);
+      // Back on its port: both nodes reconnect, and B's responses reach A again.
+      await services.restartRedis();
+      let got = [];
+      for (let n = 4; !got.includes('B'); n++) {
+        assert.ok(n < 40, 'node B\'s response came back through Redis');
+        got = (await send(n)).body;
+      }
+      assert.deepEqual(got.sort(), ['A', 'B']);
+    } finally {
+      onA.close();
+      onB.close();
+    }
+  });
+
   describe('with the C SDK and exp-sdk', { skip: noPeer }, () => {
     it('a C listener on node B answers a C broadcast sent through node A', async () => {
       const c = cPeer(PEER, [b.origin, 'device', 'listen', 'mn-1', '0', 'ping', '{"pong":"B"}', '1', '1']);

@@ -94,8 +94,8 @@ function unprivileged() {
   throw new Error('running as root and neither a postgres nor a nobody user exists');
 }
 
-async function startRedis(dir) {
-  const port = await freePort();
+async function startRedis(dir, port) {
+  port = port || await freePort();
   const d = daemon(redisBin(), ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning']);
   await until(() => new Promise((resolve) => {
@@ -104,7 +104,7 @@ async function startRedis(dir) {
     s.once('data', (b) => { s.destroy(); resolve(b.toString().startsWith('+PONG')); });
     s.once('error', () => resolve(false));
   }), 10000, 'redis');
-  return Object.assign(d, { url: `redis://127.0.0.1:${port}` });
+  return Object.assign(d, { url: `redis://127.0.0.1:${port}`, port });
 }
 
 async function startPostgres(dir) {
@@ -134,7 +134,8 @@ async function startPostgres(dir) {
   return Object.assign(d, { url, stop: () => stop('SIGINT') });
 }
 
-// Starts Redis and PostgreSQL; stop() stops both and removes their files.
+// Starts Redis and PostgreSQL; stop() stops both and removes their files; restartRedis()
+// starts Redis again on its port.
 async function startServices() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exp-multinode-'));
   fs.chmodSync(dir, 0o755);
@@ -150,7 +151,13 @@ async function startServices() {
     await stop();
     throw e;
   }
-  return { redis: started[0], postgres: started[1], dir, stop };
+  // Redis again on its port, once a test has stopped it; the nodes reconnect to it.
+  const restartRedis = async () => {
+    const r = await startRedis(dir, started[0].port);
+    started.push(r);
+    return r;
+  };
+  return { redis: started[0], postgres: started[1], dir, stop, restartRedis };
 }
 
 module.exports = { startServices, missing, freePort, until, sleep };

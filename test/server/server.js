@@ -193,18 +193,26 @@ function validateDocument(kind, body) {
 // response posted to any node is published on the channel of its broadcast, which the node
 // holding that broadcast's request subscribes to while the request is open.
 
+// How long a request waits for Redis before it goes on without the other nodes.
+const REDIS_WAIT_MS = 1000;
+
 async function connectRedis(url, log) {
   const { createClient } = require('redis');
   const { createAdapter } = require('@socket.io/redis-adapter');
   const pub = createClient({ url });
   const sub = pub.duplicate();
-  const responses = pub.duplicate();
+  // The responses' own clients fail at once while Redis is away instead of queueing: a
+  // broadcast waiting for responses, or a response posted, must not wait for Redis to come
+  // back. The node then collects the responses posted to it only. (The adapter's clients keep
+  // their queue: it does not catch a failed publish.)
+  const responses = pub.duplicate({ disableOfflineQueue: true });
+  const publisher = pub.duplicate({ disableOfflineQueue: true });
   let lastLog = 0;
   const onError = (e) => {
     // node-redis reconnects by itself; say so once in a while, not once per attempt.
     if (Date.now() - lastLog > 5000) { lastLog = Date.now(); log('[exp-server] redis:', e && e.message ? e.message : e); }
   };
-  const clients = [pub, sub, responses];
+  const clients = [pub, sub, responses, publisher];
   for (const c of clients) c.on('error', onError);
   try {
     await Promise.all(clients.map((c) => c.connect()));
@@ -213,6 +221,14 @@ async function connectRedis(url, log) {
     throw new Error(`cannot connect to Redis at ${url}: ${e.message}`);
   }
   const channel = (id) => `exp:response:${id}`;
+  // A Redis that is connected but does not answer must not hold a request either.
+  const bounded = (p) => {
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${REDIS_WAIT_MS} ms`)), REDIS_WAIT_MS);
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  };
   return {
     adapter: createAdapter(pub, sub),
     // Collects the responses other nodes publish for broadcast id into entry; answers a
@@ -223,16 +239,19 @@ async function connectRedis(url, log) {
         try { m = JSON.parse(text); } catch (_) { return; }
         if (m && m.org === entry.org) entry.responses.push(m.payload);
       };
+      const subscribed = responses.subscribe(channel(id), onMessage);
+      const stop = () => { subscribed.then(() => responses.unsubscribe(channel(id), onMessage)).catch(onError); };
       try {
-        await responses.subscribe(channel(id), onMessage);
+        await bounded(subscribed);
       } catch (e) {
         onError(e);
+        stop(); // in case the subscription is made after all
         return null;
       }
-      return () => { responses.unsubscribe(channel(id), onMessage).catch(onError); };
+      return stop;
     },
     async respond(id, org, payload) {
-      try { await pub.publish(channel(id), JSON.stringify({ org, payload })); } catch (e) { onError(e); }
+      try { await bounded(publisher.publish(channel(id), JSON.stringify({ org, payload }))); } catch (e) { onError(e); }
     },
     async close() { await Promise.all(clients.map((c) => c.close().catch(() => c.destroy()))); },
   };
