@@ -18,8 +18,9 @@ typedef struct exp_dl_symbol {
   size_t offset;
 } exp_dl_symbol;
 
-/* Declares the table type and the symbol list of a function list X
- * (X(f) for each function f, whose declaration is in scope). */
+/* For a function list X(f) whose functions are declared in scope: the
+ * table's members (X(EXP_DL_TABLE_MEMBER) in its struct) and its symbol
+ * list's entries (through a one-argument wrapper of EXP_DL_SYMBOL). */
 #define EXP_DL_TABLE_MEMBER(f) __typeof__(f) *f;
 #define EXP_DL_SYMBOL(type, f) {#f, offsetof(type, f)},
 

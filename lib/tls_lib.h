@@ -5,10 +5,11 @@
  * libexpsdk links none of mbedtls: a plain-http session opens
  * libmbedcrypto only for its two hashes (crypto.h), so a process that
  * never makes an https:// connection keeps none of their pages (about
- * 620 KB resident for the three).  tls.c includes this header after mbedtls's:
- * the macros below turn its calls into calls through the loaded table, so the
- * code reads as plain mbedtls.  A call to a function missing from the table
- * fails the link of libexpsdk (--no-undefined) instead of loading eagerly.
+ * 620 KB resident for the three).  tls.c includes this header after
+ * mbedtls's: the macros below turn its calls into calls through the loaded
+ * table, so the code reads as plain mbedtls.  A call to a function missing
+ * from the table fails the link of libexpsdk (--no-undefined) instead of
+ * loading eagerly.
  */
 #ifndef EXP_TLS_LIB_H
 #define EXP_TLS_LIB_H
